@@ -1,0 +1,98 @@
+"""The channel layer contract every backend implements."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Self
+
+from .capacity import CapacityMatcher, Pattern
+
+
+class BaseChannelLayer(abc.ABC):
+    """Contract shared by the in-memory, Redis queue and Redis pub/sub layers.
+
+    A layer moves dict messages (with a ``type`` key) between named channels,
+    and fans them out to named groups of channels. Constructing a layer does no
+    I/O; backends connect on first use. Close a layer with ``await
+    layer.close()`` (alias ``aclose()``) or use it as ``async with layer:``.
+
+    Subclasses must implement every abstract method; a missing one fails when
+    the layer class is instantiated, not in the middle of a request.
+    """
+
+    #: Extensions a layer supports; consumers check for ``"groups"`` before joining.
+    extensions: tuple[str, ...] = ("groups", "flush")
+
+    def __init__(
+        self,
+        *,
+        expiry: float = 60,
+        capacity: int = 100,
+        channel_capacity: Mapping[Pattern, int] | None = None,
+    ) -> None:
+        if expiry <= 0:
+            raise ValueError(f"expiry must be a positive number of seconds, got {expiry!r}")
+        self.expiry = expiry
+        self.capacity = capacity
+        self.get_capacity = CapacityMatcher(capacity, channel_capacity)
+
+    # Point to point -----------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
+        """Send ``message`` to ``channel``; raise ``ChannelFull`` at capacity."""
+
+    @abc.abstractmethod
+    async def receive(self, channel: str) -> dict[str, Any]:
+        """Wait for and return the next message on ``channel``.
+
+        Cancelling a pending ``receive()`` loses no message.
+        """
+
+    @abc.abstractmethod
+    async def new_channel(self, prefix: str = "specific") -> str:
+        """Return a new process-local channel name (``prefix!suffix``) to receive on."""
+
+    # Groups -------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def group_add(self, group: str, channel: str) -> None:
+        """Add ``channel`` to ``group``."""
+
+    @abc.abstractmethod
+    async def group_discard(self, group: str, channel: str) -> None:
+        """Remove ``channel`` from ``group``; a no-op when it is not a member."""
+
+    @abc.abstractmethod
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        """Send ``message`` to every channel in ``group``.
+
+        Members that are full are skipped; the others still receive it.
+        """
+
+    # Lifecycle ----------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def flush(self) -> None:
+        """Drop every message and group membership this layer holds."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release connections and background tasks. The layer may be reused after."""
+
+    async def aclose(self) -> None:
+        """Alias of :meth:`close` for ``contextlib.aclosing`` and friends."""
+        await self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
