@@ -16,6 +16,13 @@ ensure_env() {
     uv sync --locked --quiet
 }
 
+can_apt() { command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; }
+
+apt_install() {
+    [ -n "${_APT_UPDATED:-}" ] || { apt-get update -qq && _APT_UPDATED=1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
 # Playwright needs a Chromium. Prefer the system one (Debian's `chromium`),
 # install it with apt where we can, else let Playwright fetch its own.
 ensure_browser() {
@@ -23,9 +30,19 @@ ensure_browser() {
         return
     fi
     step "installing a Chromium for the browser tests"
-    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    if can_apt; then
+        apt_install chromium
     else
         uv run --locked playwright install chromium
     fi
+}
+
+# The compose file is validated offline by `docker-compose config -q` (Debian's 1.29
+# needs no Docker engine for that). Where it cannot be installed, that test skips.
+ensure_compose_checker() {
+    if command -v docker-compose >/dev/null 2>&1 || ! can_apt; then
+        return
+    fi
+    step "installing docker-compose (offline validation of docker-compose.yml)"
+    apt_install docker-compose || echo "could not install docker-compose; its test will skip"
 }
