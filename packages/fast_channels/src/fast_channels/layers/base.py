@@ -37,6 +37,10 @@ class BaseChannelLayer(abc.ABC):
         self.expiry = expiry
         self.capacity = capacity
         self.get_capacity = CapacityMatcher(capacity, channel_capacity)
+        #: Messages ``group_send`` skipped because a member channel was full. Every
+        #: layer counts them (and logs a warning per skipping call) so a drop is
+        #: visible; read it in metrics or tests, reset it by assigning 0.
+        self.dropped_messages: int = 0
 
     # Point to point -----------------------------------------------------------------
 
