@@ -1,0 +1,27 @@
+"""Redis-backed channel layers (needs ``pip install "fast-channels[redis]"``).
+
+- :class:`RedisChannelLayer` — queues in Redis: persistence until ``expiry``,
+  ``capacity`` per channel, works across processes.
+- :class:`RedisPubSubChannelLayer` — Redis pub/sub: lowest latency,
+  fire-and-forget (nothing is stored).
+
+Both share host parsing, sharding, per-event-loop connections and
+serialization (:mod:`.hosts`, :mod:`.connections`, :mod:`.serializers`).
+"""
+
+from __future__ import annotations
+
+try:
+    import redis.asyncio  # noqa: F401  (checked here so the error names the extra)
+except ImportError as exc:  # pragma: no cover - exercised without the extra installed
+    raise ImportError(
+        'fast_channels.layers.redis needs the Redis client: pip install "fast-channels[redis]"'
+    ) from exc
+
+from .serializers import JSONSerializer, MsgpackSerializer, Serializer
+
+__all__ = [
+    "JSONSerializer",
+    "MsgpackSerializer",
+    "Serializer",
+]
