@@ -1,0 +1,236 @@
+"""The generic consumer: one instance per connection, messages dispatched by type.
+
+A consumer listens to two sources at once: the ASGI server (``receive()``) and,
+when it has a channel layer, its own channel on that layer. Each source has one
+long-lived loop task for the life of the connection, and both loops dispatch
+through a single lock, so the handlers of one consumer never run concurrently.
+No task is created per message: a broadcast to N sockets costs N queue wake-ups
+and N handler calls, nothing more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, ClassVar
+
+from ..exceptions import InvalidMessageType, StopConsumer
+from ..layers.base import BaseChannelLayer
+from ..layers.registry import get_channel_layer
+from ..types import Message, Receive, Scope, Send
+
+logger = logging.getLogger("fast_channels.consumer")
+
+
+class ConsumerApp:
+    """The ASGI application returned by :meth:`AsyncConsumer.as_asgi`.
+
+    It is an object rather than a function on purpose: Starlette's
+    ``WebSocketRoute`` wraps plain functions as ``WebSocket``-session endpoints,
+    but hands the raw ASGI triple to any other callable. Each call builds a fresh
+    consumer instance, so state never leaks between connections.
+    """
+
+    def __init__(self, consumer_class: type[AsyncConsumer], initkwargs: dict[str, Any]) -> None:
+        self.consumer_class = consumer_class
+        self.initkwargs = initkwargs
+        self.__name__ = consumer_class.__name__  # routers and logs show a readable name
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.consumer_class(**self.initkwargs)(scope, receive, send)
+
+    def __repr__(self) -> str:
+        return f"<ConsumerApp {self.consumer_class.__qualname__}>"
+
+
+class AsyncConsumer:
+    """Base consumer: dispatches each message to a method named after its ``type``.
+
+    A message ``{"type": "chat.message", ...}`` calls ``await self.chat_message(message)``.
+    A type that starts with ``_`` or that has no handler raises
+    :class:`~fast_channels.exceptions.InvalidMessageType`.
+
+    Set ``channel_layer_alias`` to the alias of a registered layer (``"default"``
+    unless you change it). The layer is looked up when a connection starts; an
+    unknown alias raises :class:`~fast_channels.exceptions.ChannelLayerNotRegistered`
+    at that moment. Set it to ``None`` for a consumer that uses no channel layer:
+    then ``self.channel_layer`` and ``self.channel_name`` raise ``RuntimeError``.
+
+    With a layer, ``self.channel_name`` is a fresh process-local channel and every
+    group in ``groups`` is joined before the first handler runs and left when the
+    consumer stops.
+    """
+
+    #: Alias of the registered channel layer this consumer uses; ``None`` for none.
+    channel_layer_alias: ClassVar[str | None] = "default"
+    #: Groups joined when the connection starts and left when it ends.
+    groups: ClassVar[list[str]] = []
+
+    # Maps a message type to its handler name; shared by all instances of a class.
+    _handler_names: ClassVar[dict[str, str]] = {}
+
+    scope: Scope
+    base_send: Send
+
+    def __init__(self, **kwargs: Any) -> None:
+        for key, value in kwargs.items():
+            setattr(self, key, value)
+        self._channel_layer: BaseChannelLayer | None = None
+        self._channel_name: str | None = None
+        self._lock = asyncio.Lock()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._handler_names = {}
+
+    @classmethod
+    def as_asgi(cls, **initkwargs: Any) -> ConsumerApp:
+        """Return an ASGI app that serves each connection with a new instance.
+
+        ``initkwargs`` become attributes of every instance; each key must name an
+        existing class attribute, so a typo fails here rather than at runtime.
+        """
+        for key in initkwargs:
+            if not hasattr(cls, key):
+                raise TypeError(
+                    f"{cls.__name__}.as_asgi() got {key!r}, which is not an attribute of "
+                    f"{cls.__name__}. Only existing class attributes can be set this way."
+                )
+        return ConsumerApp(cls, initkwargs)
+
+    # The channel layer ----------------------------------------------------------------
+
+    @property
+    def channel_layer(self) -> BaseChannelLayer:
+        """The layer registered under ``channel_layer_alias``."""
+        if self._channel_layer is None:
+            raise RuntimeError(self._no_layer_reason("channel_layer"))
+        return self._channel_layer
+
+    @property
+    def channel_name(self) -> str:
+        """This consumer's own channel on the layer (``prefix!suffix``)."""
+        if self._channel_name is None:
+            raise RuntimeError(self._no_layer_reason("channel_name"))
+        return self._channel_name
+
+    @property
+    def has_channel_layer(self) -> bool:
+        """True once the consumer is attached to a channel layer."""
+        return self._channel_layer is not None
+
+    def _no_layer_reason(self, attribute: str) -> str:
+        name = type(self).__name__
+        if self.channel_layer_alias is None:
+            return f"{name}.{attribute} is not available: channel_layer_alias is None."
+        return f"{name}.{attribute} is only available once the connection has started."
+
+    # Lifecycle ------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.scope = scope
+        self.base_send = send
+        try:
+            await self._attach_layer()
+            await self._run(receive)
+        except StopConsumer:
+            pass
+        except Exception as exc:
+            await self.handle_exception(exc)
+        finally:
+            await self._detach_layer()
+
+    async def handle_exception(self, exc: Exception) -> None:
+        """Called with any exception a handler (or the layer set-up) raised.
+
+        The consumer stops afterwards. The base class re-raises so the ASGI
+        server sees it; the WebSocket consumer logs it and closes with 1011.
+        """
+        raise exc
+
+    async def _attach_layer(self) -> None:
+        alias = self.channel_layer_alias
+        if alias is None:
+            return
+        layer = get_channel_layer(alias)
+        self._channel_layer = layer
+        self._channel_name = await layer.new_channel()
+        if self.groups:
+            if "groups" not in layer.extensions:
+                raise TypeError(
+                    f"{type(self).__name__}.groups is set but the {type(layer).__name__} "
+                    f"registered as {alias!r} does not support groups."
+                )
+            for group in self.groups:
+                await layer.group_add(group, self._channel_name)
+
+    async def _detach_layer(self) -> None:
+        layer, channel = self._channel_layer, self._channel_name
+        if layer is None or channel is None:
+            return
+        for group in self.groups:
+            try:
+                await layer.group_discard(group, channel)
+            except Exception:  # a failing layer must not hide the original error
+                logger.exception("Could not leave group %r for %s", group, channel)
+
+    async def _run(self, receive: Receive) -> None:
+        if self._channel_layer is None:
+            await self._asgi_loop(receive)
+            return
+        loops = (
+            asyncio.create_task(self._asgi_loop(receive)),
+            asyncio.create_task(self._layer_loop(self._channel_layer, self.channel_name)),
+        )
+        try:
+            done, _ = await asyncio.wait(loops, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in loops:
+                task.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+        for task in done:
+            task.result()  # re-raise StopConsumer or a handler's exception
+
+    async def _asgi_loop(self, receive: Receive) -> None:
+        lock, dispatch = self._lock, self.dispatch
+        while True:
+            message = await receive()
+            async with lock:
+                await dispatch(message)
+
+    async def _layer_loop(self, layer: BaseChannelLayer, channel: str) -> None:
+        # The broadcast hot path: keep it to one receive, one lock and one call.
+        lock, dispatch, layer_receive = self._lock, self.dispatch, layer.receive
+        while True:
+            message = await layer_receive(channel)
+            async with lock:
+                await dispatch(message)
+
+    # Dispatch -------------------------------------------------------------------------
+
+    async def dispatch(self, message: Message) -> None:
+        """Call the handler for ``message["type"]`` (``a.b`` -> ``a_b``)."""
+        msg_type = message["type"]
+        name = self._handler_names.get(msg_type)
+        if name is None:
+            name = self._handler_name(msg_type)
+        handler = getattr(self, name, None)
+        if handler is None:
+            raise InvalidMessageType(
+                f"{type(self).__name__} has no handler for message type {msg_type!r}: "
+                f"define 'async def {name}(self, message)'."
+            )
+        await handler(message)
+
+    @classmethod
+    def _handler_name(cls, msg_type: object) -> str:
+        if not isinstance(msg_type, str) or not msg_type:
+            raise InvalidMessageType(f"Message type must be a non-empty str, got {msg_type!r}")
+        if msg_type.startswith("_"):
+            raise InvalidMessageType(
+                f"Message type {msg_type!r} starts with '_': handlers for private "
+                "methods cannot be called through messages."
+            )
+        name = msg_type.replace(".", "_")
+        cls._handler_names[msg_type] = name
+        return name

@@ -1,0 +1,196 @@
+"""WebSocket consumers: plain text/bytes frames, and JSON frames.
+
+An exception raised by any handler is logged on the ``fast_channels.consumer``
+logger and closes that socket with code 1011 (or rejects the handshake when the
+socket was not accepted yet); other connections are not affected.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..exceptions import AcceptConnection, DenyConnection, StopConsumer
+from ..types import Message
+from .base import AsyncConsumer
+
+logger = logging.getLogger("fast_channels.consumer")
+
+#: Close code used when a handler raised: "internal error" (RFC 6455).
+INTERNAL_ERROR = 1011
+
+Headers = Mapping[str | bytes, str | bytes] | Iterable[tuple[str | bytes, str | bytes]]
+
+
+def _to_bytes(value: str | bytes) -> bytes:
+    return value.encode("latin-1") if isinstance(value, str) else value
+
+
+class AsyncWebsocketConsumer(AsyncConsumer):
+    """A consumer for one WebSocket connection.
+
+    Override :meth:`connect`, :meth:`receive` and :meth:`disconnect`, and add
+    handlers for the channel layer messages you expect (``chat.message`` ->
+    ``chat_message``). ``self.scope`` is the ASGI scope, so route path
+    parameters are in ``self.scope["path_params"]``.
+
+    In :meth:`connect`, call :meth:`accept` (or raise ``AcceptConnection``) to
+    accept, :meth:`close` (or raise ``DenyConnection``) to reject. Raise
+    ``StopConsumer`` from any handler to stop this consumer.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._accepted = False
+        self._closed = False
+        self._disconnected = False
+
+    # ASGI events ----------------------------------------------------------------------
+
+    async def websocket_connect(self, message: Message) -> None:
+        """Handle the handshake by calling :meth:`connect`."""
+        try:
+            await self.connect()
+        except AcceptConnection:
+            await self.accept()
+        except DenyConnection:
+            await self.close()
+
+    async def websocket_receive(self, message: Message) -> None:
+        """Handle a frame by calling :meth:`receive` with its text or bytes."""
+        text = message.get("text")
+        if text is not None:
+            await self.receive(text_data=text)
+        else:
+            await self.receive(bytes_data=message.get("bytes"))
+
+    async def websocket_disconnect(self, message: Message) -> None:
+        """Handle the client going away: call :meth:`disconnect`, then stop."""
+        self._closed = True
+        await self._disconnect_once(message.get("code", 1005))
+        raise StopConsumer
+
+    # Overridable hooks ----------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Called on the handshake; accepts by default."""
+        await self.accept()
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Called with each frame from the client; ignores it by default."""
+
+    async def disconnect(self, code: int) -> None:
+        """Called once when the connection ends (also after a handler error)."""
+
+    # Actions --------------------------------------------------------------------------
+
+    async def accept(self, subprotocol: str | None = None, headers: Headers | None = None) -> None:
+        """Accept the connection, optionally choosing a subprotocol and adding headers."""
+        message: Message = {"type": "websocket.accept", "subprotocol": subprotocol}
+        if headers:
+            pairs = headers.items() if isinstance(headers, Mapping) else headers
+            message["headers"] = [(_to_bytes(k), _to_bytes(v)) for k, v in pairs]
+        await self.base_send(message)
+        self._accepted = True
+
+    async def send(
+        self,
+        text_data: str | None = None,
+        bytes_data: bytes | None = None,
+        close: bool | int = False,
+    ) -> None:
+        """Send a text or binary frame; ``close=True`` (or a close code) closes after it."""
+        if text_data is not None:
+            await self.base_send({"type": "websocket.send", "text": text_data})
+        elif bytes_data is not None:
+            await self.base_send({"type": "websocket.send", "bytes": bytes_data})
+        else:
+            raise ValueError("send() needs text_data or bytes_data")
+        if close is not False:
+            await self.close(None if close is True else close)
+
+    async def close(self, code: int | None = None, reason: str | None = None) -> None:
+        """Close the connection (before accept: reject the handshake with HTTP 403)."""
+        message: Message = {"type": "websocket.close"}
+        if code is not None:
+            message["code"] = code
+        if reason:
+            message["reason"] = reason
+        self._closed = True
+        await self.base_send(message)
+
+    # Errors ---------------------------------------------------------------------------
+
+    async def handle_exception(self, exc: Exception) -> None:
+        """Log ``exc``, close this socket with 1011 and call :meth:`disconnect`."""
+        if isinstance(exc, OSError) and self._accepted:
+            # The server refused a send because the client is already gone.
+            logger.info("%s: client went away (%s)", type(self).__name__, exc)
+        else:
+            logger.error("Error in %s; closing with 1011", type(self).__name__, exc_info=exc)
+        if not self._closed:
+            try:
+                await self.close(INTERNAL_ERROR)
+            except Exception:  # the socket may be gone already; nothing left to tell it
+                logger.debug("Could not send close 1011", exc_info=True)
+        if self._accepted:
+            await self._disconnect_once(INTERNAL_ERROR)
+
+    async def _disconnect_once(self, code: int) -> None:
+        if self._disconnected:
+            return
+        self._disconnected = True
+        try:
+            await self.disconnect(code)
+        except Exception:
+            logger.exception("Error in %s.disconnect()", type(self).__name__)
+
+
+class AsyncJsonWebsocketConsumer(AsyncWebsocketConsumer):
+    """A WebSocket consumer that exchanges JSON documents.
+
+    Override :meth:`receive_json` and use :meth:`send_json`. Text frames (and
+    binary frames holding UTF-8 JSON) are decoded with :meth:`decode_json`.
+
+    A frame that is not valid JSON does not close the connection: it calls
+    :meth:`invalid_json`, which by default sends the client
+    ``{"type": "error", "code": "invalid_json", "message": "..."}``.
+    """
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        data: str | bytes = text_data if text_data is not None else (bytes_data or b"")
+        try:
+            content = self.decode_json(data)
+        except ValueError as exc:
+            await self.invalid_json(data, exc)
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content: Any) -> None:
+        """Called with each decoded JSON document; ignores it by default."""
+
+    async def send_json(self, content: Any, close: bool | int = False) -> None:
+        """Encode ``content`` with :meth:`encode_json` and send it as a text frame."""
+        await self.send(text_data=self.encode_json(content), close=close)
+
+    async def invalid_json(self, data: str | bytes, exc: ValueError) -> None:
+        """Called for a frame that is not valid JSON; replies with an error event.
+
+        Override to log differently, reply differently or close the socket.
+        """
+        logger.info("%s: ignored a frame that is not JSON: %s", type(self).__name__, exc)
+        await self.send_json(
+            {"type": "error", "code": "invalid_json", "message": f"Frame is not valid JSON: {exc}"}
+        )
+
+    @classmethod
+    def decode_json(cls, data: str | bytes) -> Any:
+        """Decode one frame; raise ``ValueError`` when it is not valid."""
+        return json.loads(data)
+
+    @classmethod
+    def encode_json(cls, content: Any) -> str:
+        """Encode one document for sending."""
+        return json.dumps(content)
