@@ -1,5 +1,8 @@
 """Drive any ASGI application in a test, one message at a time, without a network."""
 
+# The communicator API takes timeouts as arguments on purpose (tests read better).
+# ruff: noqa: ASYNC109
+
 from __future__ import annotations
 
 import asyncio
@@ -125,4 +128,3 @@ class ApplicationCommunicator:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} app={self.app!r}>"
-

@@ -1,5 +1,8 @@
 """Test a WebSocket application (a consumer, a middleware stack or a router)."""
 
+# The communicator API takes timeouts as arguments on purpose (tests read better).
+# ruff: noqa: ASYNC109
+
 from __future__ import annotations
 
 import json
