@@ -30,6 +30,7 @@ class ApplicationCommunicator:
         self._input: asyncio.Queue[Message] = asyncio.Queue()
         self._output: asyncio.Queue[Message] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._error_raised = False  # the app's exception reached the test once already
 
     @property
     def task(self) -> asyncio.Task[None]:
@@ -49,6 +50,7 @@ class ApplicationCommunicator:
         if task.done() and not task.cancelled():
             exc = task.exception()
             if exc is not None:
+                self._error_raised = True
                 raise exc
 
     async def send_input(self, message: Message) -> None:
@@ -123,7 +125,7 @@ class ApplicationCommunicator:
     ) -> None:
         finished = self.task.done()
         await self._cancel()
-        if exc is None and finished:
+        if exc is None and finished and not self._error_raised:
             self._raise_if_failed()
 
     def __repr__(self) -> str:
