@@ -1,0 +1,1 @@
+"""The sandbox's features, one package each: consumers, routes and a page."""

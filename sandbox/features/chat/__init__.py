@@ -1,0 +1,1 @@
+"""Room chat over the "chat" Redis pub/sub layer."""

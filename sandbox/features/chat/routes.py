@@ -1,0 +1,22 @@
+"""Chat page and WebSocket route."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from starlette.routing import BaseRoute, WebSocketRoute
+
+from ...pages import render
+from .consumers import ChatConsumer
+
+router = APIRouter()
+
+
+@router.get("/chat", response_class=HTMLResponse, include_in_schema=False)
+async def chat_page(request: Request) -> HTMLResponse:
+    return render(request, "chat.html", title="Room chat")
+
+
+def websocket_routes() -> list[BaseRoute]:
+    """Mounted under ``/ws``: ``/ws/room/{room_name}``."""
+    return [WebSocketRoute("/room/{room_name}", ChatConsumer.as_asgi())]

@@ -1,0 +1,1 @@
+"""System echo: a consumer that needs no channel layer."""

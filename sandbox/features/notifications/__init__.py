@@ -1,0 +1,1 @@
+"""Notifications over the "notifications" pub/sub layer, to every open page."""

@@ -1,0 +1,1 @@
+"""Showcase: every registered layer side by side, and a log of what each delivered."""

@@ -1,0 +1,111 @@
+"""Settings shared by the sandbox web app, the arq worker and the sandbox scripts.
+
+Everything is read from environment variables (names below) by
+:func:`get_settings`. There is no module-level singleton: each process builds
+its settings once at start-up and passes them down, and tests build their own
+with keyword arguments, e.g. ``Settings(layers="memory")``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Environment variable names, in one place so the compose file test can check them.
+ENV_NAMES = (
+    "REDIS_URL",
+    "SANDBOX_LAYERS",
+    "SANDBOX_HOST",
+    "SANDBOX_PORT",
+    "REDIS_SENTINELS",
+    "REDIS_SENTINEL_SERVICE",
+    "REDIS_SENTINEL_PASSWORD",
+    "REDIS_PASSWORD",
+    "SANDBOX_ALLOWED_ORIGINS",
+    "SANDBOX_MAX_MESSAGE_BYTES",
+    "SANDBOX_RATE_LIMIT",
+    "SANDBOX_RATE_BURST",
+    "SANDBOX_JOB_QUEUE",
+    "SANDBOX_JOB_STEP_SECONDS",
+)
+
+
+def parse_sentinels(text: str) -> list[tuple[str, int]]:
+    """Turn ``"host:port,host:port"`` into ``[("host", port), ...]``.
+
+    Raises ``ValueError`` naming the bad entry, so a typo in ``REDIS_SENTINELS``
+    stops the app at start-up instead of failing on the first message.
+    """
+    sentinels: list[tuple[str, int]] = []
+    for raw in text.split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        host, sep, port = entry.rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise ValueError(
+                f"REDIS_SENTINELS entry {entry!r} is not host:port "
+                "(expected e.g. 'sentinel-1:26379,sentinel-2:26379')"
+            )
+        sentinels.append((host, int(port)))
+    return sentinels
+
+
+class Settings(BaseSettings):
+    """Configuration of the sandbox; each field names its environment variable."""
+
+    model_config = SettingsConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+    #: Redis for the layers and the job queue. Unset: ``python -m sandbox`` starts one.
+    redis_url: str | None = Field(None, validation_alias="REDIS_URL")
+    #: The environment switch: "redis" (default) or "memory" (tests, no Redis needed;
+    #: the job queue and the external senders then cannot work, being cross-process).
+    layers: Literal["redis", "memory"] = Field("redis", validation_alias="SANDBOX_LAYERS")
+    host: str = Field("127.0.0.1", validation_alias="SANDBOX_HOST")
+    port: int = Field(8080, ge=1, le=65535, validation_alias="SANDBOX_PORT")
+
+    #: Sentinel: "host:port,host:port". When set, a "sentinel" layer is registered too.
+    redis_sentinels: str = Field("", validation_alias="REDIS_SENTINELS")
+    redis_sentinel_service: str = Field("mymaster", validation_alias="REDIS_SENTINEL_SERVICE")
+    redis_sentinel_password: str | None = Field(None, validation_alias="REDIS_SENTINEL_PASSWORD")
+    redis_password: str | None = Field(None, validation_alias="REDIS_PASSWORD")
+
+    #: Host names (comma separated) whose pages may open WebSockets; "*" allows any.
+    allowed_origins_csv: str = Field(
+        "localhost,127.0.0.1,[::1]", validation_alias="SANDBOX_ALLOWED_ORIGINS"
+    )
+    max_message_bytes: int = Field(4096, gt=0, validation_alias="SANDBOX_MAX_MESSAGE_BYTES")
+    #: Per connection: a steady rate (messages per second) and a burst allowance.
+    rate_limit: float = Field(5.0, gt=0, validation_alias="SANDBOX_RATE_LIMIT")
+    rate_burst: int = Field(10, gt=0, validation_alias="SANDBOX_RATE_BURST")
+
+    job_queue: str = Field("sandbox:jobs", validation_alias="SANDBOX_JOB_QUEUE")
+    job_step_seconds: float = Field(0.4, ge=0, validation_alias="SANDBOX_JOB_STEP_SECONDS")
+
+    @model_validator(mode="after")
+    def _check_sentinels(self) -> Settings:
+        parse_sentinels(self.redis_sentinels)
+        return self
+
+    @property
+    def sentinels(self) -> list[tuple[str, int]]:
+        """``REDIS_SENTINELS`` as ``[(host, port), ...]`` (empty when not configured)."""
+        return parse_sentinels(self.redis_sentinels)
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        """``SANDBOX_ALLOWED_ORIGINS`` as a list of host patterns."""
+        return [o.strip() for o in self.allowed_origins_csv.split(",") if o.strip()]
+
+    @property
+    def base_url(self) -> str:
+        """Where the web app listens, for scripts that call its HTTP API."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
+
+
+def get_settings() -> Settings:
+    """Build the settings from the environment (call once per process)."""
+    return Settings()
