@@ -16,9 +16,9 @@ Design notes (the broadcast path is hot, so the costs are deliberate):
   order, so expired messages are always at its head and are dropped there
   when the channel is read or found full. To free channels nobody reads, the
   layer keeps one FIFO with a single ``(check_at, name)`` entry per channel,
-  sorted because ``expiry`` is constant; each call pops only the entries that
-  are due. The work is proportional to what expired, never to the number of
-  channels.
+  kept sorted (``expiry`` is constant); each call pops only the entries that
+  are due. The work is proportional to what expired, plus one check per live
+  channel per ``expiry`` period; no call walks every channel.
 * **Wake-ups.** A waiting ``receive()`` parks one future on its channel; a
   send hands the payload straight to the oldest waiting future. No task is
   created per message.
