@@ -1,0 +1,87 @@
+// Room chat: one socket per joined room, /ws/room/<room>?name=<display name>.
+import { $, appendItem, clearError, el, showError, submitOnEnter, timeLabel } from "./dom.js";
+import { LiveSocket } from "./socket.js";
+
+const nameInput = $("chat-name");
+const roomInput = $("chat-room");
+const joinButton = $("chat-join");
+const leaveButton = $("chat-leave");
+const messageInput = $("chat-input");
+const sendButton = $("chat-send");
+const messages = $("chat-messages");
+const currentRoom = $("chat-current-room");
+const status = $("connection-status");
+
+let socket = null;
+
+function setJoined(room) {
+  currentRoom.textContent = room ? `#${room}` : "not in a room";
+  currentRoom.dataset.room = room || "";
+  messageInput.disabled = sendButton.disabled = !room;
+  leaveButton.disabled = !room;
+}
+
+function onMessage(event) {
+  switch (event.type) {
+    case "joined":
+      clearError();
+      setJoined(event.room);
+      break;
+    case "message":
+      appendItem(
+        messages,
+        el("li", { className: "entry message", testid: "chat-message", data: { author: event.name } }, [
+          el("span", { className: "meta", text: `${event.name} · ${timeLabel()}` }),
+          el("span", { className: "text", testid: "chat-text", text: event.text }),
+        ]),
+      );
+      break;
+    case "notice":
+      appendItem(
+        messages,
+        el("li", { className: "entry notice", testid: "chat-notice", data: { event: event.event }, text: event.text }),
+      );
+      break;
+    case "error":
+      showError(event);
+      if (event.code === "invalid_room" || event.code === "invalid_name") setJoined(null);
+      break;
+  }
+}
+
+joinButton.addEventListener("click", () => {
+  const room = roomInput.value.trim();
+  const name = nameInput.value.trim();
+  if (!room) {
+    showError({ code: "invalid_room", message: "Pick a room name first." });
+    return;
+  }
+  if (socket) socket.close();
+  clearError();
+  messages.replaceChildren();
+  setJoined(null);
+  const query = new URLSearchParams({ name });
+  socket = new LiveSocket(`/ws/room/${encodeURIComponent(room)}?${query}`, { status, onMessage });
+});
+
+leaveButton.addEventListener("click", () => {
+  if (socket) socket.close();
+  socket = null;
+  setJoined(null);
+});
+
+sendButton.addEventListener("click", () => {
+  const text = messageInput.value;
+  if (!text.trim()) return;
+  clearError();
+  if (!socket || !socket.send({ type: "message", text })) {
+    showError({ code: "not_connected", message: "Not connected to a room; join one first." });
+    return;
+  }
+  messageInput.value = "";
+  messageInput.focus();
+});
+
+submitOnEnter(messageInput, sendButton);
+submitOnEnter(roomInput, joinButton);
+setJoined(null);
