@@ -18,10 +18,12 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra ins
         'fast_channels.layers.redis needs the Redis client: pip install "fast-channels[redis]"'
     ) from exc
 
+from .pubsub import RedisPubSubChannelLayer
 from .serializers import JSONSerializer, MsgpackSerializer, Serializer
 
 __all__ = [
     "JSONSerializer",
     "MsgpackSerializer",
+    "RedisPubSubChannelLayer",
     "Serializer",
 ]

@@ -1,0 +1,336 @@
+"""One shared Redis pub/sub connection per shard, kept alive across outages.
+
+A :class:`ShardSubscriber` owns a dedicated connection (not borrowed from the
+publishing pool, so a slow subscriber never starves publishers) and one reader
+task. The reader hands every ``message`` push to a ``deliver(name, data)``
+callback without decoding it, so the hot path is one parse and one call.
+
+When the connection drops, the reader reconnects with a capped exponential
+backoff (50 ms doubling to 250 ms, jittered), so it is back at most ~250 ms
+after Redis answers again; it then subscribes every name it holds in one
+command. ``on_disconnect`` fires when a live connection is lost and
+``on_reconnect`` once every name is subscribed again. A silent connection
+(a frozen server, a dead network path) is caught by a PING watchdog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import random
+from collections.abc import Callable
+from typing import Any
+
+from redis.asyncio.connection import AbstractConnection
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from ...exceptions import ChannelLayerConnectionError
+
+logger = logging.getLogger(__name__)
+
+#: Reconnect delays: BACKOFF_BASE doubling up to BACKOFF_CAP seconds, with jitter.
+BACKOFF_BASE = 0.05
+BACKOFF_CAP = 0.25
+#: Seconds a SUBSCRIBE may take before the caller gets ChannelLayerConnectionError.
+SUBSCRIBE_TIMEOUT = 5.0
+#: An idle connection is PINGed after this many seconds and dropped if still silent
+#: after as many again.
+HEALTH_CHECK_INTERVAL = 10.0
+#: Names per SUBSCRIBE command when resubscribing after a reconnect.
+RESUBSCRIBE_CHUNK = 1000
+
+Callback = Callable[[], Any]
+_CONNECTION_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
+
+
+def backoff_delay(failures: int) -> float:
+    """Seconds to wait after ``failures`` consecutive failed connection attempts."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** min(failures, 16))
+    return ceiling * (0.5 + random.random() / 2)  # jitter spreads reconnect storms
+
+
+class ShardSubscriber:
+    """Subscriptions of one layer on one shard, in one event loop.
+
+    :param connect: returns a new, unconnected redis-py connection to the shard.
+    :param deliver: called with ``(channel name, payload)`` for every message.
+    :param describe: the shard's address, for error messages.
+    """
+
+    def __init__(
+        self,
+        connect: Callable[[], AbstractConnection],
+        deliver: Callable[[bytes, bytes], None],
+        describe: str,
+        *,
+        on_disconnect: Callback | None = None,
+        on_reconnect: Callback | None = None,
+        health_check_interval: float = HEALTH_CHECK_INTERVAL,
+    ) -> None:
+        self._connect = connect
+        self._deliver = deliver
+        self.describe = describe
+        self._on_disconnect = on_disconnect
+        self._on_reconnect = on_reconnect
+        self.health_check_interval = health_check_interval
+        #: Every name that should be subscribed; resubscribed after each reconnect.
+        self.names: set[bytes] = set()
+        self._pending: dict[bytes, list[asyncio.Future[None]]] = {}
+        self._conn: AbstractConnection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._down: Exception | None = None  # set while Redis is known unreachable
+        self._was_connected = False
+        self._resubscribing: set[bytes] | None = None
+        self._reads = 0  # responses seen, for the watchdog
+        self._callback_tasks: set[asyncio.Future[Any]] = set()
+        self._barriers: dict[bytes, asyncio.Future[None]] = {}
+        self._barriers_sent = 1
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None
+
+    # Subscriptions --------------------------------------------------------------------
+
+    async def subscribe(self, name: bytes) -> None:
+        """Subscribe ``name`` and return once Redis confirmed it.
+
+        Raises :class:`ChannelLayerConnectionError` at once while Redis is known
+        to be down, or after ``SUBSCRIBE_TIMEOUT``. The name stays in
+        :attr:`names` either way; call :meth:`unsubscribe` to give it up.
+        """
+        self.names.add(name)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name=f"fast-channels pubsub {self}")
+        if self._down is not None:
+            raise self._error(self._down)
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.setdefault(name, []).append(future)
+        conn = self._conn
+        if conn is not None and conn.is_connected:
+            # Otherwise the reader subscribes every name once it (re)connects.
+            # A failure here means a broken connection: the reader resubscribes.
+            with contextlib.suppress(*_CONNECTION_ERRORS):
+                await conn.send_command("SUBSCRIBE", name, check_health=False)
+        try:
+            await asyncio.wait_for(asyncio.shield(future), SUBSCRIBE_TIMEOUT)
+        except TimeoutError:
+            raise ChannelLayerConnectionError(
+                f"Redis at {self.describe} did not confirm a subscription within "
+                f"{SUBSCRIBE_TIMEOUT}s; is it overloaded or unreachable?"
+            ) from None
+        finally:
+            waiting = self._pending.get(name)
+            if waiting and future in waiting:
+                waiting.remove(future)
+
+    async def barrier(self) -> None:
+        """Return once every message Redis pushed before this call has been delivered.
+
+        A PING travels behind any message already on the wire, so when its reply
+        is read, those messages went through ``deliver``. No-op while disconnected.
+        """
+        conn = self._conn
+        if conn is None or not conn.is_connected:
+            return
+        token = str(self._barriers_sent).encode()
+        self._barriers_sent += 1
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._barriers[token] = future
+        try:
+            await conn.send_command("PING", token, check_health=False)
+            await asyncio.wait_for(asyncio.shield(future), SUBSCRIBE_TIMEOUT)
+        except (*_CONNECTION_ERRORS, ChannelLayerConnectionError):
+            pass  # a dropped connection delivers nothing more anyway
+        finally:
+            self._barriers.pop(token, None)
+
+    def _ponged(self, token: bytes) -> None:
+        future = self._barriers.pop(token, None)
+        if future is not None and not future.done():
+            future.set_result(None)
+
+    async def unsubscribe(self, name: bytes) -> None:
+        """Stop receiving ``name``; never raises for connection problems."""
+        self.names.discard(name)
+        conn = self._conn
+        if conn is not None and conn.is_connected:
+            # A dropped connection is fine: the name is not resubscribed anyway.
+            with contextlib.suppress(*_CONNECTION_ERRORS):
+                await conn.send_command("UNSUBSCRIBE", name, check_health=False)
+
+    # Reader ---------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        failures = 0
+        while True:
+            conn = self._connect()
+            try:
+                await conn.connect()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+            except _CONNECTION_ERRORS as exc:
+                await _disconnect(conn)
+                self._went_down(exc)
+                await asyncio.sleep(backoff_delay(failures))
+                failures += 1
+                continue
+            failures = 0
+            try:
+                await self._serve(conn)
+            except _CONNECTION_ERRORS as exc:
+                logger.warning("Lost the pub/sub connection to Redis at %s: %s", self.describe, exc)
+                self._went_down(exc)
+            finally:
+                self._conn = None
+                await _disconnect(conn)
+
+    async def _serve(self, conn: AbstractConnection) -> None:
+        # No await between publishing the connection and snapshotting the names:
+        # a concurrent subscribe() either is in the snapshot or sends its own.
+        self._conn = conn
+        self._down = None
+        names = list(self.names)
+        if self._was_connected:
+            self._resubscribing = set(names)
+        self._was_connected = True
+        for start in range(0, len(names), RESUBSCRIBE_CHUNK):
+            await conn.send_command("SUBSCRIBE", *names[start : start + RESUBSCRIBE_CHUNK])
+        self._check_resubscribed()
+        watchdog = asyncio.create_task(self._watch(conn))
+        try:
+            read, deliver = conn.read_response, self._deliver
+            while True:
+                response = await read()
+                self._reads += 1
+                kind = response[0]
+                if kind == b"message":
+                    deliver(response[1], response[2])
+                elif kind == b"subscribe":
+                    self._confirmed(response[1])
+                elif kind == b"pong" and response[1]:
+                    self._ponged(response[1])
+        finally:
+            watchdog.cancel()
+
+    def _confirmed(self, name: bytes) -> None:
+        for future in self._pending.pop(name, ()):
+            if not future.done():
+                future.set_result(None)
+        if self._resubscribing is not None:
+            self._resubscribing.discard(name)
+            self._check_resubscribed()
+
+    def _check_resubscribed(self) -> None:
+        if self._resubscribing is not None and not self._resubscribing:
+            self._resubscribing = None
+            logger.info("Pub/sub connection to Redis at %s is back", self.describe)
+            self._fire(self._on_reconnect)
+
+    def _went_down(self, exc: Exception) -> None:
+        if self._down is None and self._was_connected:
+            self._fire(self._on_disconnect)
+        self._down = exc
+        self._resubscribing = None
+        error = self._error(exc)
+        for futures in self._pending.values():
+            for future in futures:
+                if not future.done():
+                    future.set_exception(error)
+        self._pending.clear()
+        for barrier in self._barriers.values():
+            if not barrier.done():
+                barrier.set_exception(error)
+        self._barriers.clear()
+
+    async def _watch(self, conn: AbstractConnection) -> None:
+        """PING an idle connection; drop it if Redis stays silent."""
+        interval = self.health_check_interval
+        pinged = False
+        while True:
+            seen = self._reads
+            await asyncio.sleep(interval)
+            if self._reads != seen:
+                pinged = False
+            elif not pinged:
+                pinged = True
+                try:
+                    await conn.send_command("PING", check_health=False)
+                except _CONNECTION_ERRORS:
+                    return  # the reader sees the broken connection too
+            else:
+                logger.warning("Redis at %s stopped answering; reconnecting", self.describe)
+                await _disconnect(conn)
+                return
+
+    def _error(self, exc: Exception) -> ChannelLayerConnectionError:
+        return ChannelLayerConnectionError(
+            f"Redis at {self.describe} is unreachable ({exc}); could not subscribe. "
+            "Check that it is running (redis-cli ping); the layer reconnects by itself."
+        )
+
+    def _fire(self, callback: Callback | None) -> None:
+        """Call a user callback; run it as a task if it is async; never let it break us."""
+        if callback is None:
+            return
+        try:
+            result = callback()
+        except Exception:
+            logger.exception("pub/sub connection callback %r failed", callback)
+            return
+        if inspect.isawaitable(result):
+            task = asyncio.ensure_future(result)
+            self._callback_tasks.add(task)
+            task.add_done_callback(self._callback_done)
+
+    def _callback_done(self, task: asyncio.Future[Any]) -> None:
+        self._callback_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("pub/sub connection callback failed", exc_info=task.exception())
+
+    # Lifecycle ------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Stop the reader and drop the connection; pending subscribes fail."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        for futures in self._pending.values():
+            for future in futures:
+                if not future.done():
+                    future.set_exception(ChannelLayerConnectionError("the layer was closed"))
+        self._pending.clear()
+        self.names.clear()
+        self._down = None
+        self._was_connected = False
+
+    def __repr__(self) -> str:
+        return f"<ShardSubscriber {self.describe} names={len(self.names)}>"
+
+
+async def _disconnect(conn: AbstractConnection) -> None:
+    with contextlib.suppress(*_CONNECTION_ERRORS):
+        await conn.disconnect(nowait=True)
+
+
+def subscriber_connection(pool: Any) -> AbstractConnection:
+    """A fresh connection built like ``pool``'s, tuned for a long-lived subscription.
+
+    Works for plain and Sentinel pools (a Sentinel connection asks the
+    sentinels for the current master each time it connects). It does not
+    retry by itself (the reader's backoff does), never times out a read
+    (a subscription is quiet by nature; the watchdog checks liveness), and
+    returns raw bytes.
+    """
+    options = {
+        **pool.connection_kwargs,
+        "retry": Retry(NoBackoff(), 0),
+        "socket_timeout": None,
+        "health_check_interval": 0,
+        "decode_responses": False,
+    }
+    connection: AbstractConnection = pool.connection_class(**options)
+    return connection
