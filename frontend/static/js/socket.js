@@ -57,10 +57,10 @@ export class LiveSocket {
       this.onMessage(data);
     });
     ws.addEventListener("close", (event) => {
-      if (ws !== this.ws) return; // an older socket we replaced
+      if (ws !== this.ws || this.stopped) return; // replaced, or closed by close()
       this.onClose(event);
       // 4000-4999: the app refused us on purpose (bad room name...): retrying won't help.
-      if (this.stopped || (event.code >= 4000 && event.code < 5000)) {
+      if (event.code >= 4000 && event.code < 5000) {
         this.setState("closed", event.reason || LABELS.closed);
         return;
       }

@@ -1,0 +1,95 @@
+"""``python -m sandbox``: Redis (when ``REDIS_URL`` is unset), the web app and the worker.
+
+::
+
+    uv run python -m sandbox              # http://127.0.0.1:8080
+    uv run python -m sandbox --port 9000  # or SANDBOX_PORT=9000
+
+Ctrl-C stops all three. Problems you can fix (a busy port, no Redis binary)
+print one line and exit with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+
+from .redis_process import RedisBinaryNotFound, RedisProcess
+from .settings import get_settings
+from .supervisor import StartupError, Supervisor, check_port_free, wait_for_http
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    settings = get_settings()
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox",
+        description="Run the fast-channels sandbox: Redis, web app, worker.",
+    )
+    parser.add_argument("--host", default=settings.host, help="listen address (%(default)s)")
+    parser.add_argument("--port", type=int, default=settings.port, help="web port (%(default)s)")
+    return parser.parse_args(argv)
+
+
+def run(host: str, port: int) -> int:
+    check_port_free(host, port)
+    with contextlib.ExitStack() as stack:
+        redis_url = os.environ.get("REDIS_URL")
+        if not redis_url:
+            try:
+                server = stack.enter_context(RedisProcess())
+            except RedisBinaryNotFound as exc:
+                raise StartupError(str(exc)) from None
+            except TimeoutError as exc:
+                raise StartupError(f"the private redis-server did not start: {exc}") from None
+            redis_url = server.url
+            print(f"sandbox: started redis-server ({server.binary}) at {redis_url}", flush=True)
+
+        env = {
+            **os.environ,
+            "REDIS_URL": redis_url,
+            "SANDBOX_LAYERS": "redis",
+            "SANDBOX_HOST": host,
+            "SANDBOX_PORT": str(port),
+        }
+        supervisor = Supervisor(env)
+        supervisor.install_signal_handlers()
+        stack.callback(supervisor.stop_all)
+        supervisor.spawn(
+            "web app",
+            ["-m", "uvicorn", "--factory", "sandbox.app:create_app", "--host", host,
+             "--port", str(port), "--log-level", "warning"],
+        )  # fmt: skip
+        supervisor.spawn("worker", ["-m", "worker"])
+        wait_for_http(host, port, supervisor.children)
+
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        print(f"sandbox: running at http://{shown}:{port}  (Ctrl-C stops everything)", flush=True)
+        print(
+            f"sandbox: from another terminal: REDIS_URL={redis_url} "
+            'uv run python -m sandbox.notify "hello"',
+            flush=True,
+        )
+        died = supervisor.watch()
+        if died is not None:
+            print(f"sandbox: the {died} stopped unexpectedly; stopping the rest", file=sys.stderr)
+            return 1
+        print("sandbox: stopping…", flush=True)
+    print("sandbox: stopped", flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        return run(args.host, args.port)
+    except StartupError as exc:
+        print(f"sandbox: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # Ctrl-C during start-up, before our handler was installed
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
