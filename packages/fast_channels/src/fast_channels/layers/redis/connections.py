@@ -135,3 +135,7 @@ class RedisConnections:
         for client in clients or ():
             if client is not None:
                 await client.aclose(close_connection_pool=True)
+                # A Sentinel-managed client's pool keeps its own clients to the sentinels.
+                manager = getattr(client.connection_pool, "sentinel_manager", None)
+                for sentinel_client in getattr(manager, "sentinels", ()):
+                    await sentinel_client.aclose()
