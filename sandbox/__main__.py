@@ -41,7 +41,7 @@ def run(host: str, port: int) -> int:
                 server = stack.enter_context(RedisProcess())
             except RedisBinaryNotFound as exc:
                 raise StartupError(str(exc)) from None
-            except TimeoutError as exc:
+            except (TimeoutError, OSError) as exc:
                 raise StartupError(f"the private redis-server did not start: {exc}") from None
             redis_url = server.url
             print(f"sandbox: started redis-server ({server.binary}) at {redis_url}", flush=True)
@@ -56,11 +56,7 @@ def run(host: str, port: int) -> int:
         supervisor = Supervisor(env)
         supervisor.install_signal_handlers()
         stack.callback(supervisor.stop_all)
-        supervisor.spawn(
-            "web app",
-            ["-m", "uvicorn", "--factory", "sandbox.app:create_app", "--host", host,
-             "--port", str(port), "--log-level", "warning"],
-        )  # fmt: skip
+        supervisor.spawn("web app", ["-m", "sandbox.web"])
         supervisor.spawn("worker", ["-m", "worker"])
         wait_for_http(host, port, supervisor.children)
 
