@@ -19,11 +19,13 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra ins
     ) from exc
 
 from .pubsub import RedisPubSubChannelLayer
+from .queue import RedisChannelLayer
 from .serializers import JSONSerializer, MsgpackSerializer, Serializer
 
 __all__ = [
     "JSONSerializer",
     "MsgpackSerializer",
+    "RedisChannelLayer",
     "RedisPubSubChannelLayer",
     "Serializer",
 ]

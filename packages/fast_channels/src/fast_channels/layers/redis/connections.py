@@ -125,13 +125,16 @@ class RedisConnections:
             ) from exc
 
     async def close(self) -> None:
-        """Close this loop's clients; forget clients of other (finished) loops."""
+        """Close this loop's clients; forget clients of loops that are closed."""
         try:
             loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             loop = None
         clients = self._per_loop.pop(loop, None) if loop is not None else None
-        self._per_loop.clear()
+        # Other loops may still be running (a sync helper in a thread): only
+        # forget clients of loops that are closed.
+        for other in [lp for lp in self._per_loop if lp.is_closed()]:
+            del self._per_loop[other]
         for client in clients or ():
             if client is not None:
                 await client.aclose(close_connection_pool=True)

@@ -1,0 +1,117 @@
+"""What the queue layer keeps per running event loop: readers, mailboxes, heartbeat.
+
+redis-py connections (and so the tasks that use them) belong to one event
+loop. A layer registered at import time can serve an app's loop and, say, a
+script's ``asyncio.run()`` after it; each gets its own state, created on
+first use and dropped by ``close()`` or once its loop is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+import weakref
+
+from ..naming import non_local_name
+from .connections import RedisConnections
+from .membership import MembershipKeeper
+from .readers import InboxReader, NamedReader
+from .scripts import queue_keys
+
+
+class LoopState:
+    """Readers and memberships of one layer in one event loop."""
+
+    def __init__(
+        self,
+        conns: RedisConnections,
+        prefix: str,
+        *,
+        block: float,
+        group_expiry: float,
+        heartbeat_interval: float,
+        member_timeout: float,
+    ) -> None:
+        self._conns = conns
+        self._prefix = prefix
+        self._block = block
+        self._member_timeout = member_timeout
+        #: Distinguishes this process (and loop) in process-local channel names.
+        self.token = secrets.token_hex(6)
+        self.inboxes: dict[str, InboxReader] = {}
+        self.named: dict[str, NamedReader] = {}
+        self.members = MembershipKeeper(
+            conns,
+            prefix,
+            group_expiry=group_expiry,
+            interval=heartbeat_interval,
+            is_live=self.is_live,
+        )
+
+    def inbox_for(self, channel: str) -> InboxReader:
+        """The (started) reader of the inbox that holds process-local ``channel``."""
+        name = non_local_name(channel)
+        reader = self.inboxes.get(name)
+        if reader is None:
+            list_key, count_key = queue_keys(self._prefix, channel)
+            reader = self.inboxes[name] = InboxReader(
+                self._conns, self._conns.shard_for(list_key), list_key, count_key, self._block
+            )
+        reader.start()
+        return reader
+
+    def named_for(self, channel: str) -> NamedReader:
+        reader = self.named.get(channel)
+        if reader is None:
+            list_key, _ = queue_keys(self._prefix, channel)
+            reader = self.named[channel] = NamedReader(
+                self._conns, self._conns.shard_for(list_key), list_key, self._block
+            )
+        return reader
+
+    def is_live(self, channel: str) -> bool:
+        """A receive() waits on ``channel`` or returned within ``member_timeout``."""
+        reader = self.inboxes.get(non_local_name(channel))
+        box = reader.mailboxes.get(channel) if reader is not None else None
+        if box is None:
+            return False
+        return box.has_waiters or time.monotonic() - box.last_active < self._member_timeout
+
+    def forget_messages(self) -> None:
+        """Drop what reached this process but was not received (``flush()``)."""
+        for reader in self.inboxes.values():
+            for box in reader.mailboxes.values():
+                box.items.clear()
+        for named in self.named.values():
+            named.mailbox.items.clear()
+        self.members.clear()
+
+    async def close(self) -> None:
+        await self.members.stop()
+        await self.members.leave_all()
+        readers: list[InboxReader | NamedReader] = [*self.inboxes.values(), *self.named.values()]
+        for reader in readers:
+            await reader.stop()
+        self.inboxes.clear()
+        self.named.clear()
+
+
+class LoopStates:
+    """``LoopState`` per running event loop."""
+
+    def __init__(self) -> None:
+        self._states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopState] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def get(self, loop: asyncio.AbstractEventLoop) -> LoopState | None:
+        return self._states.get(loop)
+
+    def put(self, loop: asyncio.AbstractEventLoop, state: LoopState) -> None:
+        for old in [lp for lp in self._states if lp.is_closed()]:
+            del self._states[old]  # tasks keep their loop alive: prune by hand
+        self._states[loop] = state
+
+    def pop(self, loop: asyncio.AbstractEventLoop) -> LoopState | None:
+        return self._states.pop(loop, None)

@@ -1,0 +1,126 @@
+"""Group memberships of process-local channels, kept alive by a heartbeat.
+
+A membership's score in Redis is the last time it was asserted. Every
+``interval`` seconds, each process re-asserts the memberships of its own live
+channels (one script per shard), which gives three guarantees:
+
+- after Redis comes back empty (restart without persistence, failover to a
+  replica that missed writes), connected consumers are back in their groups
+  within ``interval`` seconds of Redis answering again;
+- a connection that lives longer than ``group_expiry`` never falls out of its
+  groups;
+- ``group_send`` ignores (and deletes) process-local members not asserted for
+  ``member_timeout`` seconds, so members of a dead process vanish after that.
+
+A channel is live while a ``receive()`` waits on it or ran recently; a
+membership of a channel nobody reads is still kept for ``group_expiry``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from .connections import RedisConnections
+from .mailbox import now_ms
+from .readers import RETRYABLE
+from .scripts import GROUP_ADD, group_key
+
+logger = logging.getLogger("fast_channels.layers.redis")
+
+
+class MembershipKeeper:
+    """This process's (group, process-local channel) memberships and their heartbeat."""
+
+    def __init__(
+        self,
+        conns: RedisConnections,
+        prefix: str,
+        *,
+        group_expiry: float,
+        interval: float,
+        is_live: Callable[[str], bool],
+    ) -> None:
+        self._conns = conns
+        self._prefix = prefix
+        self._group_expiry = group_expiry
+        self.interval = interval
+        self._is_live = is_live
+        self._added: dict[tuple[str, str], float] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def __len__(self) -> int:
+        return len(self._added)
+
+    def add(self, group: str, channel: str) -> None:
+        self._added[(group, channel)] = time.monotonic()
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="fast-channels group heartbeat")
+
+    def discard(self, group: str, channel: str) -> None:
+        self._added.pop((group, channel), None)
+
+    def clear(self) -> None:
+        self._added.clear()
+
+    async def stop(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while self._added:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.refresh()
+            except RETRYABLE as exc:  # the inbox reader already reports outages
+                logger.debug("group heartbeat failed, retrying in %ss: %s", self.interval, exc)
+
+    def _current(self) -> list[tuple[str, str]]:
+        now = time.monotonic()
+        stale = [
+            pair
+            for pair, added in self._added.items()
+            if now - added >= self._group_expiry and not self._is_live(pair[1])
+        ]
+        for pair in stale:  # expired like any membership: stop asserting it
+            del self._added[pair]
+        return list(self._added)
+
+    async def refresh(self) -> int:
+        """Re-assert every current membership now; return how many."""
+        by_shard: dict[int, tuple[list[str], list[str]]] = {}
+        pairs = self._current()
+        for group, channel in pairs:
+            keys, channels = by_shard.setdefault(self._conns.shard_for(group), ([], []))
+            keys.append(group_key(self._prefix, group))
+            channels.append(channel)
+        stamp, ttl = now_ms(), int(self._group_expiry * 1000)
+        results = await asyncio.gather(
+            *(
+                GROUP_ADD(self._conns.client(index), keys, [stamp, ttl, *channels])
+                for index, (keys, channels) in by_shard.items()
+            ),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return len(pairs)
+
+    async def leave_all(self) -> None:
+        """Remove every membership from Redis (a clean shutdown), best effort."""
+        by_shard: dict[int, list[tuple[str, str]]] = {}
+        for group, channel in self._added:
+            by_shard.setdefault(self._conns.shard_for(group), []).append((group, channel))
+        self._added.clear()
+        for index, pairs in by_shard.items():
+            pipe = self._conns.client(index).pipeline(transaction=False)
+            for group, channel in pairs:
+                pipe.zrem(group_key(self._prefix, group), channel)
+            try:
+                await pipe.execute()
+            except RETRYABLE as exc:
+                logger.info("could not remove %d memberships at close: %s", len(pairs), exc)

@@ -1,0 +1,295 @@
+"""``RedisChannelLayer``: channels as Redis lists, groups as sorted sets.
+
+Messages wait in Redis until received or ``expiry`` passes, so they survive a
+consumer that is briefly away and work across processes. How the pieces fit:
+
+- ``send`` is one Lua script (capacity check + push) on the channel's shard;
+- ``group_send`` is one script per shard however large the group: it reads the
+  live members and pushes to each, skipping (and counting) full ones;
+- process-local channels (``new_channel()``) of a process share one inbox,
+  drained by one background reader (:mod:`.readers`) into local mailboxes;
+- a heartbeat (:mod:`.membership`) keeps live channels in their groups and lets
+  members of dead processes expire after ``member_timeout``.
+
+Keys and scripts are described in :mod:`.scripts`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Coroutine, Mapping, Sequence
+from typing import Any, TypeVar
+
+from ...exceptions import ChannelFull
+from ..base import BaseChannelLayer
+from ..capacity import Pattern
+from ..naming import (
+    is_process_local,
+    require_valid_channel_name,
+    require_valid_group_name,
+    require_valid_message,
+)
+from .connections import DEFAULT_OPTIONS, RedisConnections
+from .hosts import parse_hosts
+from .loop_state import LoopState, LoopStates
+from .mailbox import now_ms
+from .scripts import GROUP_ADD, GROUP_MEMBERS, GROUP_SEND, PUSH_MANY, SEND, group_key, queue_keys
+from .serializers import Serializer, build_serializer
+
+logger = logging.getLogger("fast_channels.layers.redis")
+T = TypeVar("T")
+
+
+class RedisChannelLayer(BaseChannelLayer):
+    """Channel layer storing messages in Redis lists (see the module docs).
+
+    :param hosts: Redis servers: URLs (``redis://``, ``rediss://``, ``unix://``),
+        ``(host, port)`` tuples or dicts of client options; several shard
+        channels and groups. Defaults to ``redis://localhost:6379``.
+    :param prefix: namespace of every key (letters, digits, ``-_.``).
+    :param expiry: seconds a message waits before it is dropped undelivered.
+    :param group_expiry: seconds a membership lasts unless re-added. Members that
+        are process-local channels of a running process are kept while live.
+    :param capacity: messages a channel holds before ``send`` raises ``ChannelFull``.
+    :param channel_capacity: ``{glob or compiled regex: capacity}`` per channel.
+    :param symmetric_encryption_keys: Fernet keys; the first encrypts, all decrypt.
+    :param serializer: ``"msgpack"`` (default), ``"json"`` or an object with
+        ``dumps``/``loads`` (:class:`~.serializers.Serializer`).
+    :param sentinels: ``[(host, port), ...]`` of Redis Sentinels, with
+        ``service_name`` (the monitored master) and optional ``sentinel_kwargs``.
+    :param connection_kwargs: ``redis.asyncio.Redis`` options for every server.
+    :param heartbeat_interval: seconds between re-assertions of this process's
+        memberships; groups heal within this time after Redis comes back empty.
+    :param member_timeout: seconds after which members of a process that stopped
+        its heartbeat (it died) are ignored and removed by ``group_send``.
+    """
+
+    extensions = ("groups", "flush")
+
+    def __init__(
+        self,
+        hosts: Sequence[Any] | str | None = None,
+        prefix: str = "asgi",
+        expiry: float = 60,
+        group_expiry: float = 86400,
+        capacity: int = 100,
+        channel_capacity: Mapping[Pattern, int] | None = None,
+        symmetric_encryption_keys: Sequence[str | bytes] | None = None,
+        serializer: str | Serializer = "msgpack",
+        sentinels: Sequence[tuple[str, int]] | None = None,
+        service_name: str | None = None,
+        sentinel_kwargs: Mapping[str, Any] | None = None,
+        connection_kwargs: Mapping[str, Any] | None = None,
+        *,
+        heartbeat_interval: float = 2.0,
+        member_timeout: float = 10.0,
+    ) -> None:
+        super().__init__(expiry=expiry, capacity=capacity, channel_capacity=channel_capacity)
+        require_valid_group_name(prefix)  # same rule as names: no ':' or glob characters
+        if group_expiry <= 0 or heartbeat_interval <= 0 or member_timeout <= 0:
+            raise ValueError("group_expiry, heartbeat_interval and member_timeout must be > 0")
+        self.prefix = prefix
+        self.group_expiry = group_expiry
+        hosts_config = parse_hosts(
+            hosts,
+            sentinels=sentinels,
+            service_name=service_name,
+            sentinel_kwargs=sentinel_kwargs,
+            connection_kwargs=connection_kwargs,
+        )
+        self._conns = RedisConnections(hosts_config)
+        self._serializer = build_serializer(serializer, symmetric_encryption_keys)
+        self._has_patterns = bool(channel_capacity)
+        # A live member is re-asserted well within the window it must be seen in.
+        self.member_timeout = min(member_timeout, group_expiry)
+        self.heartbeat_interval = min(heartbeat_interval, self.member_timeout / 3)
+        timeouts = [float(h.options.get("socket_timeout") or 0) for h in hosts_config]
+        shortest = min([t for t in timeouts if t > 0] or [DEFAULT_OPTIONS["socket_timeout"]])
+        self._block = max(0.1, min(5.0, shortest / 2))  # a blocking pop must beat the timeout
+        self._states = LoopStates()
+
+    def _state(self) -> LoopState:
+        loop = asyncio.get_running_loop()
+        state = self._states.get(loop)
+        if state is None:
+            state = LoopState(
+                self._conns,
+                self.prefix,
+                block=self._block,
+                group_expiry=self.group_expiry,
+                heartbeat_interval=self.heartbeat_interval,
+                member_timeout=self.member_timeout,
+            )
+            self._states.put(loop, state)
+        return state
+
+    # Point to point -----------------------------------------------------------------
+
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
+        require_valid_channel_name(channel)
+        require_valid_message(message)
+        payload = self._serializer.dumps(message)
+        now = now_ms()
+        entry = b"%d:%s:%s" % (now + int(self.expiry * 1000), channel.encode(), payload)
+        list_key, count_key = queue_keys(self.prefix, channel)
+        index = self._conns.shard_for(list_key)
+        capacity = self.get_capacity(channel)
+        args = (entry, capacity, int(self.expiry * 1000), now, channel)
+        async with self._conns.errors(index):
+            pushed = await SEND(self._conns.client(index), (list_key, count_key), args)
+        if not pushed:
+            raise ChannelFull(
+                f"Channel {channel!r} already holds {capacity} messages: nothing was sent. "
+                "Make sure a consumer reads it, or raise capacity/channel_capacity."
+            )
+
+    async def receive(self, channel: str) -> dict[str, Any]:
+        require_valid_channel_name(channel)
+        state = self._state()
+        if is_process_local(channel):
+            reader = state.inbox_for(channel)
+            box = reader.mailbox(channel)
+            while True:
+                deadline, payload = await box.get()
+                reader.received(channel)
+                if deadline >= now_ms():
+                    return self._serializer.loads(payload)
+        named = state.named_for(channel)
+        while True:
+            if not named.mailbox.items:
+                named.start()
+            deadline, payload = await named.mailbox.get()
+            if deadline >= now_ms():
+                return self._serializer.loads(payload)
+
+    async def new_channel(self, prefix: str = "specific") -> str:
+        state = self._state()
+        name = require_valid_channel_name(f"{prefix}.{state.token}!{secrets.token_hex(8)}")
+        state.inbox_for(name)  # start reading before anyone can send to it
+        return name
+
+    # Groups -------------------------------------------------------------------------
+
+    async def group_add(self, group: str, channel: str) -> None:
+        require_valid_group_name(group)
+        require_valid_channel_name(channel)
+        index = self._conns.shard_for(group)
+        args = (now_ms(), int(self.group_expiry * 1000), channel)
+        async with self._conns.errors(index):
+            await GROUP_ADD(self._conns.client(index), [group_key(self.prefix, group)], args)
+        if is_process_local(channel):
+            self._state().members.add(group, channel)
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        require_valid_group_name(group)
+        require_valid_channel_name(channel)
+        if is_process_local(channel):
+            self._state().members.discard(group, channel)
+        index = self._conns.shard_for(group)
+        async with self._conns.errors(index):
+            await self._conns.client(index).zrem(group_key(self.prefix, group), channel)
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        require_valid_group_name(group)
+        require_valid_message(message)
+        payload = self._serializer.dumps(message)
+        now = now_ms()
+        cutoffs = (now - int(self.group_expiry * 1000), now - int(self.member_timeout * 1000))
+        deadline = now + int(self.expiry * 1000)
+        index = self._conns.shard_for(group)
+        key = group_key(self.prefix, group)
+        if self._conns.shard_count == 1 and not self._has_patterns:
+            args = (now, *cutoffs, self.prefix, self.capacity, int(self.expiry * 1000), deadline)
+            async with self._conns.errors(index):
+                _, skipped = await GROUP_SEND(self._conns.client(index), [key], (*args, payload))
+        else:
+            async with self._conns.errors(index):
+                members = await GROUP_MEMBERS(self._conns.client(index), [key], cutoffs)
+            skipped = await self._push_many([m.decode() for m in members], now, deadline, payload)
+        if skipped:
+            self.dropped_messages += skipped
+            logger.warning(
+                "group_send to %r skipped %d full member channel(s); dropped_messages=%d",
+                group,
+                skipped,
+                self.dropped_messages,
+            )
+
+    async def _push_many(self, members: list[str], now: int, deadline: int, payload: bytes) -> int:
+        """Push to members spread over shards: one script per shard, concurrently."""
+        by_shard: dict[int, list[str | int]] = {}
+        for channel in members:
+            shard = self._conns.shard_for(queue_keys(self.prefix, channel)[0])
+            by_shard.setdefault(shard, []).extend((channel, self.get_capacity(channel)))
+
+        async def push(index: int, pairs: list[str | int]) -> int:
+            head = (now, self.prefix, int(self.expiry * 1000), deadline, payload)
+            async with self._conns.errors(index):
+                return int(await PUSH_MANY(self._conns.client(index), (), (*head, *pairs)))
+
+        results = await asyncio.gather(*(push(i, pairs) for i, pairs in by_shard.items()))
+        return sum(results)
+
+    # Lifecycle ----------------------------------------------------------------------
+
+    async def flush(self) -> None:
+        """Delete every key under this layer's prefix, and forget local state."""
+        state = self._state()
+        state.forget_messages()
+        for index in range(self._conns.shard_count):
+            client = self._conns.client(index)
+            async with self._conns.errors(index):
+                batch: list[bytes] = []
+                async for key in client.scan_iter(match=f"{self.prefix}:*", count=1000):
+                    batch.append(key)
+                    if len(batch) >= 1000:
+                        await client.unlink(*batch)
+                        batch.clear()
+                if batch:
+                    await client.unlink(*batch)
+
+    async def close(self) -> None:
+        """Stop this event loop's readers and heartbeat, leave groups, close connections.
+
+        The layer can be used again afterwards (it reconnects on first use).
+        """
+        state = self._states.pop(asyncio.get_running_loop())
+        if state is not None:
+            await state.close()
+        await self._conns.close()
+
+    # Sync code ----------------------------------------------------------------------
+
+    def send_sync(self, channel: str, message: dict[str, Any]) -> None:
+        """``send`` from synchronous code (a script, a thread, a sync worker).
+
+        Runs in a private event loop and closes that loop's connections before
+        returning. Inside ``async def`` code, ``await layer.send(...)`` instead.
+        """
+        self._run_sync(self.send(channel, message))
+
+    def group_send_sync(self, group: str, message: dict[str, Any]) -> None:
+        """``group_send`` from synchronous code; see :meth:`send_sync`."""
+        self._run_sync(self.group_send(group, message))
+
+    def _run_sync(self, operation: Coroutine[Any, Any, T]) -> T:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            operation.close()
+            raise RuntimeError(
+                "send_sync()/group_send_sync() cannot run inside an event loop: "
+                "use 'await layer.send(...)' / 'await layer.group_send(...)' there."
+            )
+
+        async def run_then_close() -> T:
+            try:
+                return await operation
+            finally:
+                await self.close()
+
+        return asyncio.run(run_then_close())
