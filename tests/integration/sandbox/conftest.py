@@ -20,7 +20,9 @@ from fast_channels.testing import WebsocketCommunicator
 from fastapi import FastAPI
 
 from sandbox.app import create_app
+from sandbox.redis_process import free_port
 from sandbox.settings import Settings
+from sandbox.supervisor import Child, wait_for_http
 
 ROOT = Path(__file__).resolve().parents[3]
 LAYERS = os.environ.get("SANDBOX_TEST_LAYERS", "redis")
@@ -116,3 +118,24 @@ def worker(
     yield proc
     stop_process(proc)
     log.close()
+
+
+@pytest.fixture
+def live_web(redis_url: str, job_queue_name: str) -> Iterator[str]:
+    """``python -m sandbox.web`` on a free port (real uvicorn); yields its base URL."""
+    if LAYERS != "redis":
+        pytest.skip("the live web app runs on the Redis layers")
+    port = free_port()
+    env = sandbox_env(redis_url, job_queue_name, SANDBOX_PORT=str(port))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sandbox.web"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_http("127.0.0.1", port, [Child("web app", proc)])
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_process(proc)

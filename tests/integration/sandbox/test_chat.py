@@ -36,7 +36,12 @@ async def test_room_members_see_messages_and_notices_other_rooms_do_not(app: Any
     carl = await join(app, other, "carl")
 
     await ann.send_json_to({"type": "message", "text": "<img src=x onerror=alert(1)>"})
-    expected = {"type": "message", "room": lobby, "name": "ann", "text": "<img src=x onerror=alert(1)>"}
+    expected = {
+        "type": "message",
+        "room": lobby,
+        "name": "ann",
+        "text": "<img src=x onerror=alert(1)>",
+    }
     assert await ann.receive_json_from(timeout=5) == expected
     assert await bob.receive_json_from(timeout=5) == expected
 
