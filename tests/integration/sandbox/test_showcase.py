@@ -14,7 +14,8 @@ from fast_channels.layers import registered_aliases
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
-from .conftest import LAYERS, ROOT, connect as ws_connect, needs_redis, sandbox_env
+from .conftest import LAYERS, ROOT, needs_redis, sandbox_env
+from .conftest import connect as ws_connect
 
 EXPECTED_KINDS = {
     "redis": {
