@@ -42,7 +42,10 @@ def run(host: str, port: int) -> int:
             except RedisBinaryNotFound as exc:
                 raise StartupError(str(exc)) from None
             except (TimeoutError, OSError) as exc:
-                raise StartupError(f"the private redis-server did not start: {exc}") from None
+                raise StartupError(
+                    f"could not start a private redis-server ({exc}); set REDIS_URL to a "
+                    "running Redis, or install one (apt-get install redis-server)"
+                ) from None
             redis_url = server.url
             print(f"sandbox: started redis-server ({server.binary}) at {redis_url}", flush=True)
 
