@@ -13,7 +13,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import pytest
 from fast_channels.testing import WebsocketCommunicator
@@ -25,7 +25,7 @@ from sandbox.settings import Settings
 from sandbox.supervisor import Child, wait_for_http
 
 ROOT = Path(__file__).resolve().parents[3]
-LAYERS = os.environ.get("SANDBOX_TEST_LAYERS", "redis")
+LAYERS = cast(Literal["redis", "memory"], os.environ.get("SANDBOX_TEST_LAYERS", "redis"))
 ORIGIN = ("origin", "http://localhost:8080")
 #: Worker steps are short so a job takes a fraction of a second.
 STEP_SECONDS = "0.05"

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 
 import httpx
-import psutil
+import psutil  # type: ignore[import-untyped]  # no stubs installed; used for pids only
 import pytest
 from websockets.asyncio.client import connect
 
@@ -59,7 +59,9 @@ class Runner:
             try:
                 line = self.lines.get(timeout=timeout)
             except queue.Empty:
-                raise AssertionError(f"{needle!r} not printed; output so far: {self.seen}") from None
+                raise AssertionError(
+                    f"{needle!r} not printed; output so far: {self.seen}"
+                ) from None
             self.seen.append(line)
             if needle in line:
                 return line
@@ -108,7 +110,7 @@ def test_one_command_starts_all_three_and_sigint_stops_them(runner_port: int) ->
         runner.proc.send_signal(signal.SIGINT)
         assert runner.proc.wait(timeout=60) == 0
         runner.wait_for("stopped", timeout=5)
-        gone, alive = psutil.wait_procs(children, timeout=10)
+        _gone, alive = psutil.wait_procs(children, timeout=10)
         assert not alive, f"still running after Ctrl-C: {alive}"
         with socket.socket() as sock:  # the port is free again (as a server would bind it)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
