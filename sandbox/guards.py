@@ -12,7 +12,7 @@ The connection stays open, and other clients are not affected.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .settings import Settings, get_settings
@@ -46,7 +46,7 @@ class TokenBucket:
         return False
 
 
-def settings_from_scope(scope: dict[str, Any]) -> Settings:
+def settings_from_scope(scope: Mapping[str, Any]) -> Settings:
     """The settings the app factory stored on the WebSocket app's state.
 
     Falls back to the environment when a consumer runs outside ``create_app``

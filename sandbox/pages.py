@@ -25,7 +25,7 @@ def render(request: Request, template: str, **context: Any) -> HTMLResponse:
     """Render ``template`` with the app's templates and the given context."""
     templates: Jinja2Templates = request.app.state.templates
     response = templates.TemplateResponse(request, template, context)
-    return response  # type: ignore[return-value]  # TemplateResponse is an HTMLResponse
+    return response
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)

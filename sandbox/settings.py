@@ -59,30 +59,34 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(populate_by_name=True, extra="ignore", frozen=True)
 
     #: Redis for the layers and the job queue. Unset: ``python -m sandbox`` starts one.
-    redis_url: str | None = Field(None, validation_alias="REDIS_URL")
+    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
     #: The environment switch: "redis" (default) or "memory" (tests, no Redis needed;
     #: the job queue and the external senders then cannot work, being cross-process).
-    layers: Literal["redis", "memory"] = Field("redis", validation_alias="SANDBOX_LAYERS")
-    host: str = Field("127.0.0.1", validation_alias="SANDBOX_HOST")
-    port: int = Field(8080, ge=1, le=65535, validation_alias="SANDBOX_PORT")
+    layers: Literal["redis", "memory"] = Field(default="redis", validation_alias="SANDBOX_LAYERS")
+    host: str = Field(default="127.0.0.1", validation_alias="SANDBOX_HOST")
+    port: int = Field(default=8080, ge=1, le=65535, validation_alias="SANDBOX_PORT")
 
     #: Sentinel: "host:port,host:port". When set, a "sentinel" layer is registered too.
-    redis_sentinels: str = Field("", validation_alias="REDIS_SENTINELS")
-    redis_sentinel_service: str = Field("mymaster", validation_alias="REDIS_SENTINEL_SERVICE")
-    redis_sentinel_password: str | None = Field(None, validation_alias="REDIS_SENTINEL_PASSWORD")
-    redis_password: str | None = Field(None, validation_alias="REDIS_PASSWORD")
+    redis_sentinels: str = Field(default="", validation_alias="REDIS_SENTINELS")
+    redis_sentinel_service: str = Field(
+        default="mymaster", validation_alias="REDIS_SENTINEL_SERVICE"
+    )
+    redis_sentinel_password: str | None = Field(
+        default=None, validation_alias="REDIS_SENTINEL_PASSWORD"
+    )
+    redis_password: str | None = Field(default=None, validation_alias="REDIS_PASSWORD")
 
     #: Host names (comma separated) whose pages may open WebSockets; "*" allows any.
     allowed_origins_csv: str = Field(
-        "localhost,127.0.0.1,[::1]", validation_alias="SANDBOX_ALLOWED_ORIGINS"
+        default="localhost,127.0.0.1,[::1]", validation_alias="SANDBOX_ALLOWED_ORIGINS"
     )
-    max_message_bytes: int = Field(4096, gt=0, validation_alias="SANDBOX_MAX_MESSAGE_BYTES")
+    max_message_bytes: int = Field(default=4096, gt=0, validation_alias="SANDBOX_MAX_MESSAGE_BYTES")
     #: Per connection: a steady rate (messages per second) and a burst allowance.
-    rate_limit: float = Field(5.0, gt=0, validation_alias="SANDBOX_RATE_LIMIT")
-    rate_burst: int = Field(10, gt=0, validation_alias="SANDBOX_RATE_BURST")
+    rate_limit: float = Field(default=5.0, gt=0, validation_alias="SANDBOX_RATE_LIMIT")
+    rate_burst: int = Field(default=10, gt=0, validation_alias="SANDBOX_RATE_BURST")
 
-    job_queue: str = Field("sandbox:jobs", validation_alias="SANDBOX_JOB_QUEUE")
-    job_step_seconds: float = Field(0.4, ge=0, validation_alias="SANDBOX_JOB_STEP_SECONDS")
+    job_queue: str = Field(default="sandbox:jobs", validation_alias="SANDBOX_JOB_QUEUE")
+    job_step_seconds: float = Field(default=0.4, ge=0, validation_alias="SANDBOX_JOB_STEP_SECONDS")
 
     @model_validator(mode="after")
     def _check_sentinels(self) -> Settings:
