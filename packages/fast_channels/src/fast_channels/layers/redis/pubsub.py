@@ -20,9 +20,6 @@ import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
 from ...exceptions import ChannelLayerConnectionError
 from ..base import BaseChannelLayer
 from ..capacity import Pattern
@@ -30,8 +27,9 @@ from ..naming import require_valid_channel_name, require_valid_group_name, requi
 from .connections import RedisConnections
 from .hosts import parse_hosts
 from .inbox import Inbox, Route
+from .publisher import ShardPublisher
 from .serializers import Serializer, build_serializer
-from .subscriber import Callback, ShardSubscriber, subscriber_connection
+from .subscriber import Callback, ShardSubscriber, dedicated_connection
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +54,9 @@ class _Emptied(NamedTuple):
 class _LoopState:
     """Subscriptions, inboxes and groups of one layer in one event loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.publishers: dict[int, ShardPublisher] = {}
         self.subscribers: dict[int, ShardSubscriber] = {}
         self.inboxes: dict[str, Inbox] = {}
         self.groups: dict[str, dict[str, None]] = {}
@@ -148,6 +148,7 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
         self._states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
             weakref.WeakKeyDictionary()
         )
+        self._last_state: _LoopState | None = None
         self._channel_prefix = f"{prefix}:"
         self._group_prefix = f"{prefix}:group:"
         self._drops_unreported = 0
@@ -168,10 +169,10 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
         :meth:`new_channel` are lost (nobody was subscribed). Cancelling a
         pending ``receive()`` loses no message.
         """
-        require_valid_channel_name(channel)
         state = self._state()
-        inbox = state.inboxes.get(channel)
+        inbox = state.inboxes.get(channel)  # names with an inbox were validated already
         if inbox is None:
+            require_valid_channel_name(channel)
             inbox = await self._open_inbox(state, channel)
         if inbox.release is not None:
             inbox.release.cancel()
@@ -180,7 +181,7 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
             if inbox.messages:
                 data = inbox.messages.popleft()
             else:
-                waiter: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+                waiter: asyncio.Future[bytes] = state.loop.create_future()
                 inbox.waiters.append(waiter)
                 try:
                     data = await waiter
@@ -264,6 +265,7 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
             loop = None
         state = self._states.pop(loop, None) if loop is not None else None
         self._states.clear()
+        self._last_state = None
         if state is not None:
             closed = ChannelLayerConnectionError("the channel layer was closed")
             for inbox in state.inboxes.values():
@@ -272,26 +274,36 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
                 inbox.fail_waiters(closed)
             for subscriber in state.subscribers.values():
                 await subscriber.close()
+            for publisher in state.publishers.values():
+                await publisher.close()
         await self._conns.close()
 
     # Internals ----------------------------------------------------------------------
 
     def _state(self) -> _LoopState:
         loop = asyncio.get_running_loop()
+        state = self._last_state
+        if state is not None and state.loop is loop:  # the common case, kept cheap
+            return state
         state = self._states.get(loop)
         if state is None:
-            state = self._states[loop] = _LoopState()
+            state = self._states[loop] = _LoopState(loop)
+        self._last_state = state
         return state
 
     async def _publish(self, key: str, name: str, message: dict[str, Any]) -> None:
         payload = self._serializer.dumps(message)
-        index = self._conns.shard_for(name)
-        try:
-            await self._conns.client(index).publish(key, payload)
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            # The shared plumbing phrases the error; entered only on failure, off the hot path.
-            async with self._conns.errors(index):
-                raise exc
+        shard = self._conns.shard_for(name)
+        state = self._state()
+        publisher = state.publishers.get(shard) or self._publisher(state, shard)
+        await publisher.publish(key.encode(), payload)
+
+    def _publisher(self, state: _LoopState, shard: int) -> ShardPublisher:
+        pool = self._conns.client(shard).connection_pool
+        publisher = state.publishers[shard] = ShardPublisher(
+            lambda: dedicated_connection(pool), self._conns.hosts[shard].describe()
+        )
+        return publisher
 
     async def _open_inbox(self, state: _LoopState, channel: str) -> Inbox:
         """Create ``channel``'s inbox and subscribe it (or join a subscribe in flight)."""
@@ -343,7 +355,7 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
                             self._dropped()
 
             subscriber = state.subscribers[shard] = ShardSubscriber(
-                lambda: subscriber_connection(pool),
+                lambda: dedicated_connection(pool),
                 deliver,
                 self._conns.hosts[shard].describe(),
                 on_disconnect=self.on_disconnect,

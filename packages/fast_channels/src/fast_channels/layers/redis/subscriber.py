@@ -316,14 +316,14 @@ async def _disconnect(conn: AbstractConnection) -> None:
         await conn.disconnect(nowait=True)
 
 
-def subscriber_connection(pool: Any) -> AbstractConnection:
-    """A fresh connection built like ``pool``'s, tuned for a long-lived subscription.
+def dedicated_connection(pool: Any) -> AbstractConnection:
+    """A fresh connection built like ``pool``'s, for a subscriber or a publisher.
 
     Works for plain and Sentinel pools (a Sentinel connection asks the
     sentinels for the current master each time it connects). It does not
-    retry by itself (the reader's backoff does), never times out a read
-    (a subscription is quiet by nature; the watchdog checks liveness), and
-    returns raw bytes.
+    retry by itself (callers decide), never arms a timeout around reads or
+    writes (a subscription is quiet by nature, and per-command timers are
+    the cost we avoid; watchdogs check liveness instead), and returns raw bytes.
     """
     options = {
         **pool.connection_kwargs,
