@@ -18,18 +18,17 @@ import secrets
 import time
 import weakref
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
-from ...exceptions import ChannelLayerConnectionError
 from ..base import BaseChannelLayer
 from ..capacity import Pattern
 from ..naming import require_valid_channel_name, require_valid_group_name, require_valid_message
 from .connections import RedisConnections
 from .hosts import parse_hosts
-from .inbox import Inbox, Route
-from .publisher import ShardPublisher
+from .inbox import Inbox
 from .serializers import Serializer, build_serializer
-from .subscriber import Callback, ShardSubscriber, dedicated_connection
+from .subscriber import Callback
+from .subscriptions import LoopSubscriptions
 
 logger = logging.getLogger(__name__)
 
@@ -42,25 +41,6 @@ _REFUSED = {
     "group_expiry": "a group membership here is a live subscription that lasts until "
     "group_discard() or close(), so it cannot expire",
 }
-
-
-class _Emptied(NamedTuple):
-    """A subscription nobody in this process needs any more."""
-
-    shard: int
-    key: bytes
-
-
-class _LoopState:
-    """Subscriptions, inboxes and groups of one layer in one event loop."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.publishers: dict[int, ShardPublisher] = {}
-        self.subscribers: dict[int, ShardSubscriber] = {}
-        self.inboxes: dict[str, Inbox] = {}
-        self.groups: dict[str, dict[str, None]] = {}
-        self.routes: dict[bytes, Route] = {}
 
 
 class RedisPubSubChannelLayer(BaseChannelLayer):
@@ -145,12 +125,10 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
                 connection_kwargs=connection_kwargs,
             )
         )
-        self._states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
+        self._states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopSubscriptions] = (
             weakref.WeakKeyDictionary()
         )
-        self._last_state: _LoopState | None = None
-        self._channel_prefix = f"{prefix}:"
-        self._group_prefix = f"{prefix}:group:"
+        self._last_state: LoopSubscriptions | None = None
         self._drops_unreported = 0
         self._next_drop_warning = 0.0
 
@@ -160,7 +138,11 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
         """PUBLISH ``message`` to ``channel``; lost if nobody is subscribed to it."""
         require_valid_channel_name(channel)
         require_valid_message(message)
-        await self._publish(self._channel_prefix + channel, channel, message)
+        payload = self._serializer.dumps(message)
+        state = self._state()
+        shard = self._conns.shard_for(channel)
+        publisher = state.publishers.get(shard) or state.publisher(shard)
+        await publisher.publish(state.channel_key(channel), payload)
 
     async def receive(self, channel: str) -> dict[str, Any]:
         """Return the next message on ``channel``, subscribing to it on first use.
@@ -173,7 +155,7 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
         inbox = state.inboxes.get(channel)  # names with an inbox were validated already
         if inbox is None:
             require_valid_channel_name(channel)
-            inbox = await self._open_inbox(state, channel)
+            inbox = await state.open_inbox(channel, self.get_capacity(channel))
         if inbox.release is not None:
             inbox.release.cancel()
             inbox.release = None
@@ -197,7 +179,7 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
         """Return a new process-local channel name, already subscribed."""
         require_valid_group_name(prefix)
         name = require_valid_channel_name(f"{prefix}.pubsub!{secrets.token_hex(12)}")
-        await self._open_inbox(self._state(), name)
+        await self._state().open_inbox(name, self.get_capacity(name))
         return name
 
     # Groups -------------------------------------------------------------------------
@@ -209,48 +191,32 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
         state = self._state()
         inbox = state.inboxes.get(channel)
         if inbox is None:
-            inbox = await self._open_inbox(state, channel)
-        members = state.groups.setdefault(group, {})
-        if channel in members:
-            return
-        members[channel] = None
-        key = (self._group_prefix + group).encode()
-        route = state.routes.get(key)
-        try:
-            if route is None:
-                route = await self._subscribe(state, key, self._conns.shard_for(group))
-            else:
-                await asyncio.shield(route.ready)
-        except BaseException:
-            if state.groups.get(group) is members:
-                members.pop(channel, None)
-                if not members:
-                    del state.groups[group]
-            raise
-        route.inboxes.append(inbox)
+            inbox = await state.open_inbox(channel, self.get_capacity(channel))
+        await state.join(group, channel, inbox)
 
     async def group_discard(self, group: str, channel: str) -> None:
         """Remove ``channel`` from ``group``; unsubscribe when no local member is left."""
         require_valid_group_name(group)
         require_valid_channel_name(channel)
-        await self._leave(self._state(), group, channel)
+        await self._state().leave(group, channel)
 
     async def group_send(self, group: str, message: dict[str, Any]) -> None:
         """One PUBLISH, whatever the number of members (in any process)."""
         require_valid_group_name(group)
         require_valid_message(message)
-        await self._publish(self._group_prefix + group, group, message)
+        payload = self._serializer.dumps(message)
+        state = self._state()
+        shard = self._conns.shard_for(group)
+        publisher = state.publishers.get(shard) or state.publisher(shard)
+        await publisher.publish(state.group_key(group), payload)
 
     # Lifecycle ----------------------------------------------------------------------
 
     async def flush(self) -> None:
         """Drop buffered messages and leave every group; channels stay subscribed."""
         state = self._state()
-        for subscriber in list(state.subscribers.values()):
-            await subscriber.barrier()  # messages already on the wire are dropped too
-        for group, members in list(state.groups.items()):
-            for channel in list(members):
-                await self._leave(state, group, channel)
+        await state.barrier()  # messages already on the wire are dropped too
+        await state.leave_all()
         for inbox in state.inboxes.values():
             inbox.messages.clear()
 
@@ -264,133 +230,34 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
         except RuntimeError:
             loop = None
         state = self._states.pop(loop, None) if loop is not None else None
-        self._states.clear()
+        self._states.clear()  # other loops' connections died with their loops
         self._last_state = None
         if state is not None:
-            closed = ChannelLayerConnectionError("the channel layer was closed")
-            for inbox in state.inboxes.values():
-                if inbox.release is not None:
-                    inbox.release.cancel()
-                inbox.fail_waiters(closed)
-            for subscriber in state.subscribers.values():
-                await subscriber.close()
-            for publisher in state.publishers.values():
-                await publisher.close()
+            await state.close()
         await self._conns.close()
 
     # Internals ----------------------------------------------------------------------
 
-    def _state(self) -> _LoopState:
+    def _state(self) -> LoopSubscriptions:
         loop = asyncio.get_running_loop()
         state = self._last_state
         if state is not None and state.loop is loop:  # the common case, kept cheap
             return state
         state = self._states.get(loop)
         if state is None:
-            state = self._states[loop] = _LoopState(loop)
-        self._last_state = state
-        return state
-
-    async def _publish(self, key: str, name: str, message: dict[str, Any]) -> None:
-        payload = self._serializer.dumps(message)
-        shard = self._conns.shard_for(name)
-        state = self._state()
-        publisher = state.publishers.get(shard) or self._publisher(state, shard)
-        await publisher.publish(key.encode(), payload)
-
-    def _publisher(self, state: _LoopState, shard: int) -> ShardPublisher:
-        pool = self._conns.client(shard).connection_pool
-        publisher = state.publishers[shard] = ShardPublisher(
-            lambda: dedicated_connection(pool), self._conns.hosts[shard].describe()
-        )
-        return publisher
-
-    async def _open_inbox(self, state: _LoopState, channel: str) -> Inbox:
-        """Create ``channel``'s inbox and subscribe it (or join a subscribe in flight)."""
-        key = (self._channel_prefix + channel).encode()
-        route = state.routes.get(key)
-        if route is None:
-            inbox = Inbox(self.get_capacity(channel))
-            state.inboxes[channel] = inbox
-            try:
-                route = await self._subscribe(state, key, self._conns.shard_for(channel))
-            except BaseException:
-                if state.inboxes.get(channel) is inbox:
-                    del state.inboxes[channel]
-                raise
-            route.inboxes.append(inbox)
-            return inbox
-        await asyncio.shield(route.ready)
-        return state.inboxes[channel]
-
-    async def _subscribe(self, state: _LoopState, key: bytes, shard: int) -> Route:
-        route = Route(shard, asyncio.get_running_loop().create_future())
-        state.routes[key] = route
-        subscriber = self._subscriber(state, shard)
-        try:
-            await subscriber.subscribe(key)
-        except BaseException as exc:
-            if state.routes.get(key) is route:
-                del state.routes[key]
-            await subscriber.unsubscribe(key)
-            if not isinstance(exc, Exception):  # we were cancelled; joiners were not
-                exc = ChannelLayerConnectionError("subscribing was interrupted; try again")
-            route.ready.set_exception(exc)
-            route.ready.exception()  # mark it retrieved: joiners get it through shield()
-            raise
-        route.ready.set_result(None)
-        return route
-
-    def _subscriber(self, state: _LoopState, shard: int) -> ShardSubscriber:
-        subscriber = state.subscribers.get(shard)
-        if subscriber is None:
-            pool = self._conns.client(shard).connection_pool
-            routes = state.routes
-
-            def deliver(name: bytes, data: bytes) -> None:
-                route = routes.get(name)
-                if route is not None:
-                    for inbox in route.inboxes:
-                        if not inbox.put(data):
-                            self._dropped()
-
-            subscriber = state.subscribers[shard] = ShardSubscriber(
-                lambda: dedicated_connection(pool),
-                deliver,
-                self._conns.hosts[shard].describe(),
+            state = self._states[loop] = LoopSubscriptions(
+                loop,
+                self._conns,
+                self.prefix,
+                on_drop=self._dropped,
                 on_disconnect=self.on_disconnect,
                 on_reconnect=self.on_reconnect,
             )
-        return subscriber
-
-    async def _leave(self, state: _LoopState, group: str, channel: str) -> None:
-        emptied = self._detach(state, group, channel, state.inboxes.get(channel))
-        if emptied is not None:
-            await self._subscriber(state, emptied.shard).unsubscribe(emptied.key)
-
-    def _detach(
-        self, state: _LoopState, group: str, channel: str, inbox: Inbox | None
-    ) -> _Emptied | None:
-        """Take ``channel`` out of ``group``; return the subscription to drop, if now unused."""
-        members = state.groups.get(group)
-        if members is None or channel not in members:
-            return None
-        del members[channel]
-        key = (self._group_prefix + group).encode()
-        route = state.routes.get(key)
-        if route is not None and inbox is not None:
-            with contextlib.suppress(ValueError):
-                route.inboxes.remove(inbox)
-        if members:
-            return None
-        del state.groups[group]
-        if route is None:
-            return None
-        del state.routes[key]
-        return _Emptied(route.shard, key)
+        self._last_state = state
+        return state
 
     def _receive_cancelled(
-        self, state: _LoopState, channel: str, inbox: Inbox, waiter: asyncio.Future[bytes]
+        self, state: LoopSubscriptions, channel: str, inbox: Inbox, waiter: asyncio.Future[bytes]
     ) -> None:
         if waiter.done() and not waiter.cancelled():
             inbox.messages.appendleft(waiter.result())  # handed over, not yet taken: keep it
@@ -399,29 +266,7 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
             with contextlib.suppress(ValueError):
                 inbox.waiters.remove(waiter)
         if not inbox.waiters and inbox.release is None:
-            inbox.release = asyncio.get_running_loop().call_later(
-                self.release_after, self._release, state, channel, inbox
-            )
-
-    def _release(self, state: _LoopState, channel: str, inbox: Inbox) -> None:
-        """Unsubscribe a channel whose consumer is gone, and take it out of its groups."""
-        inbox.release = None
-        if state.inboxes.get(channel) is not inbox or inbox.waiters:
-            return
-        del state.inboxes[channel]
-        key = (self._channel_prefix + channel).encode()
-        route = state.routes.pop(key, None)
-        emptied = [_Emptied(route.shard, key)] if route is not None else []
-        for group in [g for g, members in state.groups.items() if channel in members]:
-            dropped = self._detach(state, group, channel, inbox)
-            if dropped is not None:
-                emptied.append(dropped)
-
-        async def unsubscribe() -> None:
-            for item in emptied:
-                await self._subscriber(state, item.shard).unsubscribe(item.key)
-
-        asyncio.ensure_future(unsubscribe()).add_done_callback(_log_failure)
+            inbox.release = state.loop.call_later(self.release_after, state.release, channel, inbox)
 
     def _dropped(self) -> None:
         self.dropped_messages += 1
@@ -437,8 +282,3 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
             )
             self._drops_unreported = 0
             self._next_drop_warning = now + DROP_WARNING_INTERVAL
-
-
-def _log_failure(task: asyncio.Future[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        logger.error("Releasing an abandoned channel failed", exc_info=task.exception())

@@ -24,8 +24,6 @@ from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio.connection import AbstractConnection
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from ...exceptions import ChannelLayerConnectionError
@@ -314,23 +312,3 @@ class ShardSubscriber:
 async def _disconnect(conn: AbstractConnection) -> None:
     with contextlib.suppress(*_CONNECTION_ERRORS):
         await conn.disconnect(nowait=True)
-
-
-def dedicated_connection(pool: Any) -> AbstractConnection:
-    """A fresh connection built like ``pool``'s, for a subscriber or a publisher.
-
-    Works for plain and Sentinel pools (a Sentinel connection asks the
-    sentinels for the current master each time it connects). It does not
-    retry by itself (callers decide), never arms a timeout around reads or
-    writes (a subscription is quiet by nature, and per-command timers are
-    the cost we avoid; watchdogs check liveness instead), and returns raw bytes.
-    """
-    options = {
-        **pool.connection_kwargs,
-        "retry": Retry(NoBackoff(), 0),
-        "socket_timeout": None,
-        "health_check_interval": 0,
-        "decode_responses": False,
-    }
-    connection: AbstractConnection = pool.connection_class(**options)
-    return connection

@@ -1,0 +1,251 @@
+"""What one pub/sub layer holds in one event loop, and the bookkeeping around it.
+
+Local channels have an :class:`~.inbox.Inbox`; every Redis name this process
+listens to (a channel, or a group with local members) has a
+:class:`~.inbox.Route` to the inboxes its messages go to. A route exists
+exactly while its name is subscribed, so two local members of one group
+share one subscription, dropped with the last of them. Connections (one
+subscriber and one publisher per shard) are created on first use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from redis.asyncio.connection import AbstractConnection
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from ...exceptions import ChannelLayerConnectionError
+from .connections import RedisConnections
+from .inbox import Inbox, Route
+from .publisher import ShardPublisher
+from .subscriber import Callback, ShardSubscriber
+
+logger = logging.getLogger(__name__)
+
+
+class _Unused(NamedTuple):
+    """A subscription nobody in this process needs any more."""
+
+    shard: int
+    key: bytes
+
+
+class LoopSubscriptions:
+    """Connections, inboxes, group memberships and routes of one layer in one loop."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        conns: RedisConnections,
+        prefix: str,
+        *,
+        on_drop: Callable[[], None],
+        on_disconnect: Callback | None,
+        on_reconnect: Callback | None,
+    ) -> None:
+        self.loop = loop
+        self._conns = conns
+        self._channel_prefix = f"{prefix}:"
+        self._group_prefix = f"{prefix}:group:"
+        self._on_drop = on_drop
+        self._on_disconnect = on_disconnect
+        self._on_reconnect = on_reconnect
+        self.publishers: dict[int, ShardPublisher] = {}
+        self.subscribers: dict[int, ShardSubscriber] = {}
+        self.inboxes: dict[str, Inbox] = {}
+        self.groups: dict[str, dict[str, None]] = {}
+        self.routes: dict[bytes, Route] = {}
+
+    def channel_key(self, channel: str) -> bytes:
+        return (self._channel_prefix + channel).encode()
+
+    def group_key(self, group: str) -> bytes:
+        return (self._group_prefix + group).encode()
+
+    # Connections ----------------------------------------------------------------------
+
+    def publisher(self, shard: int) -> ShardPublisher:
+        publisher = self.publishers.get(shard)
+        if publisher is None:
+            pool = self._conns.client(shard).connection_pool
+            publisher = self.publishers[shard] = ShardPublisher(
+                lambda: dedicated_connection(pool), self._conns.hosts[shard].describe()
+            )
+        return publisher
+
+    def subscriber(self, shard: int) -> ShardSubscriber:
+        subscriber = self.subscribers.get(shard)
+        if subscriber is None:
+            pool = self._conns.client(shard).connection_pool
+            subscriber = self.subscribers[shard] = ShardSubscriber(
+                lambda: dedicated_connection(pool),
+                self._deliver,
+                self._conns.hosts[shard].describe(),
+                on_disconnect=self._on_disconnect,
+                on_reconnect=self._on_reconnect,
+            )
+        return subscriber
+
+    def _deliver(self, name: bytes, data: bytes) -> None:
+        route = self.routes.get(name)
+        if route is not None:
+            for inbox in route.inboxes:
+                if not inbox.put(data):
+                    self._on_drop()
+
+    # Channels and groups --------------------------------------------------------------
+
+    async def open_inbox(self, channel: str, capacity: int) -> Inbox:
+        """Create ``channel``'s inbox and subscribe it (or join a subscribe in flight)."""
+        key = self.channel_key(channel)
+        route = self.routes.get(key)
+        if route is not None:
+            await asyncio.shield(route.ready)
+            return self.inboxes[channel]
+        inbox = self.inboxes[channel] = Inbox(capacity)
+        try:
+            route = await self._subscribe(key, self._conns.shard_for(channel))
+        except BaseException:
+            if self.inboxes.get(channel) is inbox:
+                del self.inboxes[channel]
+            raise
+        route.inboxes.append(inbox)
+        return inbox
+
+    async def join(self, group: str, channel: str, inbox: Inbox) -> None:
+        """Route ``group``'s messages to ``inbox`` too, subscribing the group if new here."""
+        members = self.groups.setdefault(group, {})
+        if channel in members:
+            return
+        members[channel] = None
+        key = self.group_key(group)
+        route = self.routes.get(key)
+        try:
+            if route is None:
+                route = await self._subscribe(key, self._conns.shard_for(group))
+            else:
+                await asyncio.shield(route.ready)
+        except BaseException:
+            if self.groups.get(group) is members:
+                members.pop(channel, None)
+                if not members:
+                    del self.groups[group]
+            raise
+        route.inboxes.append(inbox)
+
+    async def leave(self, group: str, channel: str) -> None:
+        """Take ``channel`` out of ``group``; unsubscribe the group with its last member."""
+        unused = self._detach(group, channel, self.inboxes.get(channel))
+        if unused is not None:
+            await self.subscriber(unused.shard).unsubscribe(unused.key)
+
+    async def leave_all(self) -> None:
+        for group, members in list(self.groups.items()):
+            for channel in list(members):
+                await self.leave(group, channel)
+
+    def release(self, channel: str, inbox: Inbox) -> None:
+        """Forget an abandoned channel: unsubscribe it and take it out of its groups."""
+        inbox.release = None
+        if self.inboxes.get(channel) is not inbox or inbox.waiters:
+            return  # received on again, or already gone
+        del self.inboxes[channel]
+        key = self.channel_key(channel)
+        route = self.routes.pop(key, None)
+        unused = [_Unused(route.shard, key)] if route is not None else []
+        for group in [g for g, members in self.groups.items() if channel in members]:
+            dropped = self._detach(group, channel, inbox)
+            if dropped is not None:
+                unused.append(dropped)
+
+        async def unsubscribe() -> None:
+            for item in unused:
+                await self.subscriber(item.shard).unsubscribe(item.key)
+
+        asyncio.ensure_future(unsubscribe()).add_done_callback(_log_failure)
+
+    async def _subscribe(self, key: bytes, shard: int) -> Route:
+        route = self.routes[key] = Route(shard, self.loop.create_future())
+        subscriber = self.subscriber(shard)
+        try:
+            await subscriber.subscribe(key)
+        except BaseException as exc:
+            if self.routes.get(key) is route:
+                del self.routes[key]
+            await subscriber.unsubscribe(key)
+            if not isinstance(exc, Exception):  # we were cancelled; joiners were not
+                exc = ChannelLayerConnectionError("subscribing was interrupted; try again")
+            route.ready.set_exception(exc)
+            route.ready.exception()  # mark it retrieved: joiners get it through shield()
+            raise
+        route.ready.set_result(None)
+        return route
+
+    def _detach(self, group: str, channel: str, inbox: Inbox | None) -> _Unused | None:
+        """Take ``channel`` out of ``group``; return the subscription to drop, if now unused."""
+        members = self.groups.get(group)
+        if members is None or channel not in members:
+            return None
+        del members[channel]
+        key = self.group_key(group)
+        route = self.routes.get(key)
+        if route is not None and inbox is not None:
+            with contextlib.suppress(ValueError):
+                route.inboxes.remove(inbox)
+        if members:
+            return None
+        del self.groups[group]
+        if route is None:
+            return None
+        del self.routes[key]
+        return _Unused(route.shard, key)
+
+    # Lifecycle ------------------------------------------------------------------------
+
+    async def barrier(self) -> None:
+        """Return once messages already pushed by Redis went into the inboxes."""
+        for subscriber in list(self.subscribers.values()):
+            await subscriber.barrier()
+
+    async def close(self) -> None:
+        """Fail pending receives, stop readers, close connections."""
+        closed = ChannelLayerConnectionError("the channel layer was closed")
+        for inbox in self.inboxes.values():
+            if inbox.release is not None:
+                inbox.release.cancel()
+            inbox.fail_waiters(closed)
+        for subscriber in self.subscribers.values():
+            await subscriber.close()
+        for publisher in self.publishers.values():
+            await publisher.close()
+
+
+def dedicated_connection(pool: Any) -> AbstractConnection:
+    """A fresh connection built like ``pool``'s, for a subscriber or a publisher.
+
+    Works for plain and Sentinel pools (a Sentinel connection asks the
+    sentinels for the current master each time it connects). It does not
+    retry by itself (callers decide), never arms a timeout around reads or
+    writes (a subscription is quiet by nature, and per-command timers are
+    the cost we avoid; watchdogs check liveness instead), and returns raw bytes.
+    """
+    options = {
+        **pool.connection_kwargs,
+        "retry": Retry(NoBackoff(), 0),
+        "socket_timeout": None,
+        "health_check_interval": 0,
+        "decode_responses": False,
+    }
+    connection: AbstractConnection = pool.connection_class(**options)
+    return connection
+
+
+def _log_failure(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("Releasing an abandoned channel failed", exc_info=task.exception())
