@@ -23,15 +23,15 @@ from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio.connection import AbstractConnection
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 
 from ...exceptions import ChannelLayerConnectionError
+from .dedicated import CONNECTION_ERRORS, connect, disconnect
 
 logger = logging.getLogger(__name__)
 
 #: Seconds a PUBLISH may wait for its reply before the connection is dropped.
 REPLY_TIMEOUT = 5.0
-_CONNECTION_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 
 
 def pack_publish(name: bytes, payload: bytes) -> bytes:
@@ -72,9 +72,9 @@ class ShardPublisher:
         self._waiting.append(future)
         try:
             await conn.send_packed_command(pack_publish(name, payload), check_health=False)
-        except _CONNECTION_ERRORS as exc:
+        except CONNECTION_ERRORS as exc:
             self._broken(conn, exc)
-            await _disconnect(conn)
+            await disconnect(conn)
         await future
 
     async def _open(self) -> AbstractConnection:
@@ -90,9 +90,9 @@ class ShardPublisher:
     async def _connect_once(self) -> AbstractConnection:
         conn = self._connect()
         try:
-            await conn.connect()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
-        except _CONNECTION_ERRORS as exc:
-            with contextlib.suppress(*_CONNECTION_ERRORS):
+            await connect(conn)
+        except CONNECTION_ERRORS as exc:
+            with contextlib.suppress(*CONNECTION_ERRORS):
                 await conn.disconnect(nowait=True)
             raise self._error(exc) from exc
         self._conn = conn
@@ -109,9 +109,9 @@ class ShardPublisher:
                 reply = await read(disconnect_on_error=False)
             except ResponseError as exc:  # an error reply fails that one publish only
                 reply = exc
-            except _CONNECTION_ERRORS as exc:
+            except CONNECTION_ERRORS as exc:
                 self._broken(conn, exc)
-                await _disconnect(conn)
+                await disconnect(conn)
                 return
             self._replies += 1
             if waiting:
@@ -133,7 +133,7 @@ class ShardPublisher:
                 stalled += step
                 if stalled >= self.reply_timeout:
                     self._broken(conn, TimeoutError(f"no reply in {self.reply_timeout}s"))
-                    await _disconnect(conn)
+                    await disconnect(conn)
                     return
             else:
                 stalled, seen = 0.0, self._replies
@@ -163,14 +163,9 @@ class ShardPublisher:
         conn = self._conn
         if conn is not None:
             self._broken(conn, ConnectionError("the channel layer was closed"))
-            await _disconnect(conn)
+            await disconnect(conn)
         if self._opening is not None:
             self._opening.cancel()
             self._opening = None
         tasks, self._tasks = self._tasks, []
         await asyncio.gather(*tasks, return_exceptions=True)
-
-
-async def _disconnect(conn: AbstractConnection) -> None:
-    with contextlib.suppress(*_CONNECTION_ERRORS):
-        await conn.disconnect(nowait=True)

@@ -24,9 +24,9 @@ from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio.connection import AbstractConnection
-from redis.exceptions import RedisError
 
 from ...exceptions import ChannelLayerConnectionError
+from .dedicated import CONNECTION_ERRORS, connect, disconnect
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,6 @@ HEALTH_CHECK_INTERVAL = 10.0
 RESUBSCRIBE_CHUNK = 1000
 
 Callback = Callable[[], Any]
-_CONNECTION_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 
 
 def backoff_delay(failures: int) -> float:
@@ -112,7 +111,7 @@ class ShardSubscriber:
         if conn is not None and conn.is_connected:
             # Otherwise the reader subscribes every name once it (re)connects.
             # A failure here means a broken connection: the reader resubscribes.
-            with contextlib.suppress(*_CONNECTION_ERRORS):
+            with contextlib.suppress(*CONNECTION_ERRORS):
                 await conn.send_command("SUBSCRIBE", name, check_health=False)
         try:
             await asyncio.wait_for(asyncio.shield(future), SUBSCRIBE_TIMEOUT)
@@ -142,7 +141,7 @@ class ShardSubscriber:
         try:
             await conn.send_command("PING", token, check_health=False)
             await asyncio.wait_for(asyncio.shield(future), SUBSCRIBE_TIMEOUT)
-        except (*_CONNECTION_ERRORS, ChannelLayerConnectionError):
+        except (*CONNECTION_ERRORS, ChannelLayerConnectionError):
             pass  # a dropped connection delivers nothing more anyway
         finally:
             self._barriers.pop(token, None)
@@ -158,7 +157,7 @@ class ShardSubscriber:
         conn = self._conn
         if conn is not None and conn.is_connected:
             # A dropped connection is fine: the name is not resubscribed anyway.
-            with contextlib.suppress(*_CONNECTION_ERRORS):
+            with contextlib.suppress(*CONNECTION_ERRORS):
                 await conn.send_command("UNSUBSCRIBE", name, check_health=False)
 
     # Reader ---------------------------------------------------------------------------
@@ -168,9 +167,9 @@ class ShardSubscriber:
         while True:
             conn = self._connect()
             try:
-                await conn.connect()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
-            except _CONNECTION_ERRORS as exc:
-                await _disconnect(conn)
+                await connect(conn)
+            except CONNECTION_ERRORS as exc:
+                await disconnect(conn)
                 self._went_down(exc)
                 await asyncio.sleep(backoff_delay(failures))
                 failures += 1
@@ -178,12 +177,12 @@ class ShardSubscriber:
             failures = 0
             try:
                 await self._serve(conn)
-            except _CONNECTION_ERRORS as exc:
+            except CONNECTION_ERRORS as exc:
                 logger.warning("Lost the pub/sub connection to Redis at %s: %s", self.describe, exc)
                 self._went_down(exc)
             finally:
                 self._conn = None
-                await _disconnect(conn)
+                await disconnect(conn)
 
     async def _serve(self, conn: AbstractConnection) -> None:
         # No await between publishing the connection and snapshotting the names:
@@ -256,11 +255,11 @@ class ShardSubscriber:
                 pinged = True
                 try:
                     await conn.send_command("PING", check_health=False)
-                except _CONNECTION_ERRORS:
+                except CONNECTION_ERRORS:
                     return  # the reader sees the broken connection too
             else:
                 logger.warning("Redis at %s stopped answering; reconnecting", self.describe)
-                await _disconnect(conn)
+                await disconnect(conn)
                 return
 
     def _error(self, exc: Exception) -> ChannelLayerConnectionError:
@@ -307,8 +306,3 @@ class ShardSubscriber:
 
     def __repr__(self) -> str:
         return f"<ShardSubscriber {self.describe} names={len(self.names)}>"
-
-
-async def _disconnect(conn: AbstractConnection) -> None:
-    with contextlib.suppress(*_CONNECTION_ERRORS):
-        await conn.disconnect(nowait=True)

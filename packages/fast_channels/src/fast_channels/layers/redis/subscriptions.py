@@ -14,14 +14,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any, NamedTuple
-
-from redis.asyncio.connection import AbstractConnection
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
+from typing import NamedTuple
 
 from ...exceptions import ChannelLayerConnectionError
 from .connections import RedisConnections
+from .dedicated import dedicated_connection
 from .inbox import Inbox, Route
 from .publisher import ShardPublisher
 from .subscriber import Callback, ShardSubscriber
@@ -224,26 +221,6 @@ class LoopSubscriptions:
             await subscriber.close()
         for publisher in self.publishers.values():
             await publisher.close()
-
-
-def dedicated_connection(pool: Any) -> AbstractConnection:
-    """A fresh connection built like ``pool``'s, for a subscriber or a publisher.
-
-    Works for plain and Sentinel pools (a Sentinel connection asks the
-    sentinels for the current master each time it connects). It does not
-    retry by itself (callers decide), never arms a timeout around reads or
-    writes (a subscription is quiet by nature, and per-command timers are
-    the cost we avoid; watchdogs check liveness instead), and returns raw bytes.
-    """
-    options = {
-        **pool.connection_kwargs,
-        "retry": Retry(NoBackoff(), 0),
-        "socket_timeout": None,
-        "health_check_interval": 0,
-        "decode_responses": False,
-    }
-    connection: AbstractConnection = pool.connection_class(**options)
-    return connection
 
 
 def _log_failure(task: asyncio.Future[None]) -> None:
