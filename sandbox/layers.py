@@ -128,6 +128,18 @@ class LayerInfo:
     kind: str
     cross_process: bool
 
+    @property
+    def label(self) -> str:
+        """A short human name for the layer type."""
+        return _LABELS.get(self.kind, self.kind)
+
+
+_LABELS = {
+    "InMemoryChannelLayer": "in memory",
+    "RedisChannelLayer": "Redis queue",
+    "RedisPubSubChannelLayer": "Redis pub/sub",
+}
+
 
 def describe_layers() -> list[LayerInfo]:
     """The registered layers, for pages and scripts that list them."""
