@@ -139,3 +139,11 @@ def live_web(redis_url: str, job_queue_name: str) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         stop_process(proc)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every sandbox test ``redis`` (they run against real Redis by default)."""
+    here = Path(__file__).parent
+    for item in items:
+        if LAYERS == "redis" and here in item.path.parents:
+            item.add_marker(pytest.mark.redis)
