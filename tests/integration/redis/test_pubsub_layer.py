@@ -173,7 +173,12 @@ async def test_two_shards_each_get_one_subscriber(redis_server: RedisProcess) ->
                 await layer.group_send(f"g{index}", {"type": "group", "i": index})
             for index, channel in enumerate(channels):
                 got = [await asyncio.wait_for(layer.receive(channel), 5) for _ in range(2)]
-                assert got == [{"type": "direct", "i": index}, {"type": "group", "i": index}]
+                # The channel and the group may live on different shards (connections),
+                # so only messages through one shard keep their relative order.
+                assert sorted(got, key=lambda m: m["type"]) == [
+                    {"type": "direct", "i": index},
+                    {"type": "group", "i": index},
+                ]
             per_shard = []
             for url in urls:
                 client = aioredis.Redis.from_url(url)
