@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import time
 from typing import Any
 
 import pytest
 from fast_channels.exceptions import ChannelLayerConnectionError
-from fast_channels.layers.redis import RedisPubSubChannelLayer
+from fast_channels.layers.redis import RedisPubSubChannelLayer, dedicated
+from fast_channels.layers.redis.publisher import ShardPublisher
+from fast_channels.layers.redis.subscriber import ShardSubscriber
 
 from sandbox.redis_process import RedisProcess
 
@@ -161,3 +165,35 @@ async def test_sentinel_failover_same_layer_resumes(sentinel_cluster: SentinelCl
         while got["type"] == "probe":  # extra probes sent while the first one was in flight
             got = await asyncio.wait_for(layer.receive(channel), 5)
         assert got == {"type": "after"}
+
+
+async def test_a_frozen_server_fails_publishes_and_is_reconnected(
+    redis_server: RedisProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGSTOP: the socket stays open but nothing answers; only the watchdogs notice."""
+    monkeypatch.setattr(ShardSubscriber, "health_check_interval", 0.2)
+    monkeypatch.setattr(ShardPublisher, "reply_timeout", 0.4)
+    monkeypatch.setattr(dedicated, "CONNECT_TIMEOUT", 0.5)
+    disconnected = asyncio.Event()
+    async with RedisPubSubChannelLayer(
+        hosts=[redis_server.url], on_disconnect=disconnected.set
+    ) as layer:
+        channel = await layer.new_channel()
+        await layer.send(channel, {"type": "opens.the.publisher"})
+        assert await layer.receive(channel) == {"type": "opens.the.publisher"}
+        pending = asyncio.create_task(layer.receive(channel))
+        assert redis_server.proc is not None
+        pid = redis_server.proc.pid
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            with pytest.raises(ChannelLayerConnectionError, match="no reply"):
+                await layer.send(channel, {"type": "stuck"})
+            print(f"\npublish to a frozen server failed after {time.monotonic() - started:.2f}s")
+            with pytest.raises(ChannelLayerConnectionError, match="no answer"):
+                await layer.send(channel, {"type": "reconnecting"})
+            await asyncio.wait_for(disconnected.wait(), RESUMES_WITHIN)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        got = await send_until_delivered(layer, channel, pending, RESUMES_WITHIN)
+        assert got["type"] == "probe"

@@ -15,6 +15,7 @@ from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 #: Seconds to connect, including the handshake (AUTH, SELECT, CLIENT SETINFO);
 #: a frozen server accepts TCP connections but never answers the handshake.
@@ -45,8 +46,13 @@ def dedicated_connection(pool: Any) -> AbstractConnection:
 
 async def connect(conn: AbstractConnection) -> None:
     """Connect within :data:`CONNECT_TIMEOUT`; raise one of :data:`CONNECTION_ERRORS`."""
-    async with asyncio.timeout(CONNECT_TIMEOUT):
-        await conn.connect()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT):
+            await conn.connect()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+    except TimeoutError:
+        raise RedisTimeoutError(
+            f"no answer to the connection handshake within {CONNECT_TIMEOUT}s"
+        ) from None
 
 
 async def disconnect(conn: AbstractConnection) -> None:

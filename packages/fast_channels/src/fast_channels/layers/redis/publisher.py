@@ -47,16 +47,16 @@ def pack_publish(name: bytes, payload: bytes) -> bytes:
 class ShardPublisher:
     """Publishes to one shard over one connection, in one event loop."""
 
+    #: Seconds replies may stall, while publishes wait, before the connection is dropped.
+    reply_timeout: float = REPLY_TIMEOUT
+
     def __init__(
         self,
         connect: Callable[[], AbstractConnection],
         describe: str,
-        *,
-        reply_timeout: float = REPLY_TIMEOUT,
     ) -> None:
         self._connect = connect
         self.describe = describe
-        self.reply_timeout = reply_timeout
         self._conn: AbstractConnection | None = None
         self._opening: asyncio.Future[AbstractConnection] | None = None
         self._waiting: deque[asyncio.Future[Any]] = deque()

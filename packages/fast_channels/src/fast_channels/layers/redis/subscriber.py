@@ -58,6 +58,9 @@ class ShardSubscriber:
     :param describe: the shard's address, for error messages.
     """
 
+    #: Seconds of silence before a PING, and again before the connection is dropped.
+    health_check_interval: float = HEALTH_CHECK_INTERVAL
+
     def __init__(
         self,
         connect: Callable[[], AbstractConnection],
@@ -66,14 +69,12 @@ class ShardSubscriber:
         *,
         on_disconnect: Callback | None = None,
         on_reconnect: Callback | None = None,
-        health_check_interval: float = HEALTH_CHECK_INTERVAL,
     ) -> None:
         self._connect = connect
         self._deliver = deliver
         self.describe = describe
         self._on_disconnect = on_disconnect
         self._on_reconnect = on_reconnect
-        self.health_check_interval = health_check_interval
         #: Every name that should be subscribed; resubscribed after each reconnect.
         self.names: set[bytes] = set()
         self._pending: dict[bytes, list[asyncio.Future[None]]] = {}
