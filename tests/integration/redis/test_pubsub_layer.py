@@ -188,3 +188,19 @@ async def test_two_shards_each_get_one_subscriber(redis_server: RedisProcess) ->
                 per_shard.append(subscribed[0])
             assert sum(per_shard) == 40  # 20 channels + 20 groups, spread over both
             assert min(per_shard) > 0
+
+
+async def test_decode_responses_in_connection_kwargs_is_harmless(
+    redis_url: str, prefix: str
+) -> None:
+    # The layer's own connections always read bytes; a user's option must not break it.
+    async with RedisPubSubChannelLayer(
+        hosts=[redis_url], prefix=prefix, connection_kwargs={"decode_responses": True}
+    ) as layer:
+        channel = await layer.new_channel()
+        await layer.group_add("room", channel)
+        await layer.group_send("room", {"type": "bytes", "raw": b"\xff\x00"})
+        assert await asyncio.wait_for(layer.receive(channel), 5) == {
+            "type": "bytes",
+            "raw": b"\xff\x00",
+        }

@@ -1,0 +1,40 @@
+"""The pub/sub layer's local buffers and wire encoding, without Redis."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fast_channels.layers.redis.inbox import Inbox
+from fast_channels.layers.redis.publisher import pack_publish
+
+
+def test_a_full_inbox_drops_the_oldest_and_says_so() -> None:
+    inbox = Inbox(capacity=3)
+    assert [inbox.put(bytes([i])) for i in range(5)] == [True, True, True, False, False]
+    assert list(inbox.messages) == [b"\x02", b"\x03", b"\x04"]
+
+
+async def test_a_waiting_receiver_gets_the_message_directly() -> None:
+    inbox = Inbox(capacity=1)
+    loop = asyncio.get_running_loop()
+    gone, waiting = loop.create_future(), loop.create_future()
+    gone.cancel()  # a receiver that gave up is skipped
+    inbox.waiters.extend([gone, waiting])
+    assert inbox.put(b"hello")
+    assert await waiting == b"hello"
+    assert not inbox.messages and not inbox.waiters
+
+
+async def test_fail_waiters_wakes_every_receiver() -> None:
+    inbox = Inbox(capacity=1)
+    loop = asyncio.get_running_loop()
+    waiters = [loop.create_future() for _ in range(2)]
+    inbox.waiters.extend(waiters)
+    inbox.fail_waiters(ConnectionError("closed"))
+    assert all(isinstance(w.exception(), ConnectionError) for w in waiters)
+
+
+def test_pack_publish_is_resp() -> None:
+    assert pack_publish(b"ch", b"\x00\r\n") == (
+        b"*3\r\n$7\r\nPUBLISH\r\n$2\r\nch\r\n$3\r\n\x00\r\n\r\n"
+    )
