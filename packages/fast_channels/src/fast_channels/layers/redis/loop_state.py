@@ -15,8 +15,9 @@ import weakref
 
 from ..naming import non_local_name
 from .connections import RedisConnections
+from .mailbox import now_ms
 from .membership import MembershipKeeper
-from .readers import InboxReader, NamedReader
+from .readers import FlushCutoff, InboxReader, NamedReader
 from .scripts import queue_keys
 
 
@@ -29,6 +30,7 @@ class LoopState:
         prefix: str,
         *,
         block: float,
+        expiry: float,
         group_expiry: float,
         heartbeat_interval: float,
         member_timeout: float,
@@ -37,6 +39,7 @@ class LoopState:
         self._prefix = prefix
         self._block = block
         self._member_timeout = member_timeout
+        self._cutoff = FlushCutoff(int(expiry * 1000))
         #: Distinguishes this process (and loop) in process-local channel names.
         self.token = secrets.token_hex(6)
         self.inboxes: dict[str, InboxReader] = {}
@@ -56,7 +59,12 @@ class LoopState:
         if reader is None:
             list_key, count_key = queue_keys(self._prefix, channel)
             reader = self.inboxes[name] = InboxReader(
-                self._conns, self._conns.shard_for(list_key), list_key, count_key, self._block
+                self._conns,
+                self._conns.shard_for(list_key),
+                list_key,
+                count_key,
+                block=self._block,
+                cutoff=self._cutoff,
             )
         reader.start()
         return reader
@@ -66,7 +74,11 @@ class LoopState:
         if reader is None:
             list_key, _ = queue_keys(self._prefix, channel)
             reader = self.named[channel] = NamedReader(
-                self._conns, self._conns.shard_for(list_key), list_key, self._block
+                self._conns,
+                self._conns.shard_for(list_key),
+                list_key,
+                block=self._block,
+                cutoff=self._cutoff,
             )
         return reader
 
@@ -79,7 +91,11 @@ class LoopState:
         return box.has_waiters or time.monotonic() - box.last_active < self._member_timeout
 
     def forget_messages(self) -> None:
-        """Drop what reached this process but was not received (``flush()``)."""
+        """Drop what reached this process but was not received (``flush()``).
+
+        Messages sent before now that a reader has in flight are dropped too.
+        """
+        self._cutoff.at = now_ms()
         for reader in self.inboxes.values():
             for box in reader.mailboxes.values():
                 box.items.clear()

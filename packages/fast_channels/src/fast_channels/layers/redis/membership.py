@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 
 from .connections import RedisConnections
-from .mailbox import now_ms
+from .mailbox import cancel_and_wait, now_ms
 from .readers import RETRYABLE
 from .scripts import GROUP_ADD, group_key
 
@@ -66,9 +66,7 @@ class MembershipKeeper:
         self._added.clear()
 
     async def stop(self) -> None:
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await cancel_and_wait(self._task)
 
     async def _run(self) -> None:
         while self._added:

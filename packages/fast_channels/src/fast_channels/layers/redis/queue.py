@@ -118,6 +118,7 @@ class RedisChannelLayer(BaseChannelLayer):
                 self._conns,
                 self.prefix,
                 block=self._block,
+                expiry=self.expiry,
                 group_expiry=self.group_expiry,
                 heartbeat_interval=self.heartbeat_interval,
                 member_timeout=self.member_timeout,

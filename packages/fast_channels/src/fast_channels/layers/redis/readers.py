@@ -21,7 +21,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ...exceptions import ChannelLayerConnectionError
 from .connections import RedisConnections
-from .mailbox import Mailbox, now_ms
+from .mailbox import Mailbox, cancel_and_wait, now_ms
 from .scripts import UNCOUNT, parse_entry
 
 logger = logging.getLogger("fast_channels.layers.redis")
@@ -33,17 +33,36 @@ BATCH = 500
 MAX_BACKOFF = 1.0
 
 
+class FlushCutoff:
+    """Drops messages sent before the last ``flush()`` that were already in flight."""
+
+    def __init__(self, expiry_ms: int) -> None:
+        self.expiry_ms = expiry_ms
+        self.at = 0
+
+    def flushed(self, deadline: int) -> bool:
+        return deadline - self.expiry_ms < self.at
+
+
 class InboxReader:
     """Drain one inbox list into per-channel mailboxes; reconnect forever."""
 
     def __init__(
-        self, conns: RedisConnections, index: int, inbox_key: str, count_key: str, block: float
+        self,
+        conns: RedisConnections,
+        index: int,
+        inbox_key: str,
+        count_key: str,
+        *,
+        block: float,
+        cutoff: FlushCutoff,
     ) -> None:
         self._conns = conns
         self._index = index
         self._inbox = inbox_key
         self._count_key = count_key
         self._block = block
+        self._cutoff = cutoff
         self.mailboxes: dict[str, Mailbox] = {}
         self._received: dict[str, int] = {}
         self._next_fetch_reports = False
@@ -72,10 +91,8 @@ class InboxReader:
             self._report_task = asyncio.create_task(self._report())
 
     async def stop(self) -> None:
-        for task in (self._task, self._report_task):
-            if task is not None and not task.done():
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(self._task)
+        await cancel_and_wait(self._report_task)
         error = ChannelLayerConnectionError("the channel layer was closed")
         for box in self.mailboxes.values():
             box.fail(error)
@@ -154,7 +171,7 @@ class InboxReader:
         now = now_ms()
         for entry in entries:
             deadline, channel, payload = parse_entry(entry)
-            if deadline < now:
+            if deadline < now or self._cutoff.flushed(deadline):
                 self.received(channel)
             else:
                 self.mailbox(channel).put((deadline, payload))
@@ -163,11 +180,14 @@ class InboxReader:
 class NamedReader:
     """Pop a named channel's list, one message per waiting receiver."""
 
-    def __init__(self, conns: RedisConnections, index: int, key: str, block: float) -> None:
+    def __init__(
+        self, conns: RedisConnections, index: int, key: str, *, block: float, cutoff: FlushCutoff
+    ) -> None:
         self._conns = conns
         self._index = index
         self._key = key
         self._block = block
+        self._cutoff = cutoff
         self.mailbox = Mailbox()
         self._task: asyncio.Task[None] | None = None
 
@@ -176,9 +196,7 @@ class NamedReader:
             self._task = asyncio.create_task(self._run(), name=f"fast-channels reader {self._key}")
 
     async def stop(self) -> None:
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await cancel_and_wait(self._task)
         self.mailbox.fail(ChannelLayerConnectionError("the channel layer was closed"))
 
     async def _run(self) -> None:
@@ -192,4 +210,5 @@ class NamedReader:
                 return
             if popped:
                 deadline, _, payload = parse_entry(popped[1])
-                self.mailbox.put((deadline, payload))
+                if not self._cutoff.flushed(deadline):
+                    self.mailbox.put((deadline, payload))
