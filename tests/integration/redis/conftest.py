@@ -8,12 +8,17 @@ and ``service_name`` to build a layer, ``master.kill()`` to fail it over and
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import redis
+from fast_channels.exceptions import ChannelLayerConnectionError
+from fast_channels.layers.redis import RedisChannelLayer
 
 from sandbox.redis_process import RedisProcess, free_port
 
@@ -124,3 +129,30 @@ def sentinel_cluster() -> Iterator[SentinelCluster]:
     finally:
         for proc in reversed(started):
             proc.__exit__(None, None, None)
+
+
+QueueLayerFactory = Callable[..., RedisChannelLayer]
+
+
+@pytest.fixture
+async def make_queue_layer(redis_url: str) -> AsyncIterator[QueueLayerFactory]:
+    """Build ``RedisChannelLayer``s on the session Redis with a prefix unique to the test.
+
+    Keyword arguments override the defaults; every layer made is closed (and its
+    keys flushed) after the test.
+    """
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    made: list[RedisChannelLayer] = []
+
+    def make(**kwargs: Any) -> RedisChannelLayer:
+        kwargs.setdefault("hosts", [redis_url])
+        kwargs.setdefault("prefix", prefix)
+        layer = RedisChannelLayer(**kwargs)
+        made.append(layer)
+        return layer
+
+    yield make
+    for layer in made:
+        with contextlib.suppress(ChannelLayerConnectionError):
+            await layer.flush()
+        await layer.close()
