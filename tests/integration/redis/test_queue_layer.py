@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -19,8 +20,8 @@ from .conftest import QueueLayerFactory
 pytestmark = pytest.mark.redis
 
 
-async def receive(layer: RedisChannelLayer, channel: str, timeout: float = 5.0) -> dict[str, Any]:
-    return await asyncio.wait_for(layer.receive(channel), timeout)
+async def receive(layer: RedisChannelLayer, channel: str) -> dict[str, Any]:
+    return await asyncio.wait_for(layer.receive(channel), 5.0)
 
 
 async def quiet(layer: RedisChannelLayer, channel: str, wait: float = 0.3) -> bool:
@@ -101,7 +102,7 @@ async def test_fifo(make_queue_layer: QueueLayerFactory, local: bool) -> None:
 async def test_capacity_patterns(make_queue_layer: QueueLayerFactory) -> None:
     layer = make_queue_layer(capacity=3, channel_capacity={"small.*": 1, re.compile(r"^big"): 5})
     await layer.send("small.one", {"type": "a"})
-    with pytest.raises(ChannelFull, match="small.one"):
+    with pytest.raises(ChannelFull, match=r"small\.one"):
         await layer.send("small.one", {"type": "b"})
     for _ in range(5):
         await layer.send("bigger", {"type": "a"})
@@ -144,10 +145,8 @@ async def test_cancelled_receive_loses_nothing(
         await layer.send(channel, {"type": "n", "i": i})
         await asyncio.sleep(0.0005 * (i % 3))
         waiter.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             got.append((await waiter)["i"])
-        except asyncio.CancelledError:
-            pass
     while len(got) < 40:
         got.append((await receive(layer, channel))["i"])
     assert got == list(range(40))
@@ -316,5 +315,5 @@ def test_sync_code_with_asyncio_run_and_send_sync(redis_url: str) -> None:
 async def test_send_sync_inside_a_loop_says_what_to_do(
     make_queue_layer: QueueLayerFactory,
 ) -> None:
-    with pytest.raises(RuntimeError, match="await layer.send"):
+    with pytest.raises(RuntimeError, match=r"await layer\.send"):
         make_queue_layer().send_sync("x", {"type": "x"})
