@@ -293,3 +293,31 @@ async def test_path_params_reach_the_scope() -> None:
     async with ws:
         await ws.connect()
         assert await ws.receive_from() == "lobby"
+
+
+async def test_disconnect_is_called_once_after_a_handler_error() -> None:
+    codes: list[int] = []
+
+    class Tracked(EchoConsumer):
+        async def disconnect(self, code: int) -> None:
+            codes.append(code)
+
+    async with WebsocketCommunicator(Tracked.as_asgi(), "/") as ws:
+        await ws.connect()
+        await ws.send_to(text_data="boom")
+        assert await ws.receive_close() == 1011
+        await ws.wait()
+    assert codes == [1011]
+
+
+async def test_groups_on_a_layer_without_groups_is_a_clear_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class NoGroupsLayer(InMemoryChannelLayer):
+        extensions = ("flush",)
+
+    register_channel_layer("default", NoGroupsLayer())
+    async with WebsocketCommunicator(RoomConsumer.as_asgi(), "/") as ws:
+        with caplog.at_level(logging.ERROR, logger="fast_channels.consumer"):
+            assert await ws.connect() == (False, 1011)
+    assert "RoomConsumer.groups is set but the NoGroupsLayer" in caplog.text
