@@ -97,7 +97,7 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
     """A desktop viewport, so the documentation screenshots look alike."""
-    return {**browser_context_args, "viewport": {"width": 1200, "height": 820}}
+    return {**browser_context_args, "viewport": {"width": 1200, "height": 680}}
 
 
 # Sandbox processes ------------------------------------------------------------------
@@ -121,14 +121,14 @@ def e2e_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def sentinel_address(redis_url: str) -> Iterator[str]:
     """One Redis Sentinel watching the test Redis, so the showcase has a Sentinel layer."""
     master = urlsplit(redis_url)
-    conf = "\n".join(
-        [
-            "sentinel resolve-hostnames yes",
-            f"sentinel monitor mymaster {master.hostname} {master.port or 6379} 1",
-            "sentinel down-after-milliseconds mymaster 5000",
-            "",
-        ]
-    )
+    lines = [
+        "sentinel resolve-hostnames yes",
+        f"sentinel monitor mymaster {master.hostname} {master.port or 6379} 1",
+        "sentinel down-after-milliseconds mymaster 5000",
+    ]
+    if master.password:  # a REDIS_URL with a password: the sentinel must log in too
+        lines.append(f"sentinel auth-pass mymaster {master.password}")
+    conf = "\n".join([*lines, ""])
     with RedisProcess(free_port(), sentinel_conf=conf) as sentinel:
         yield f"127.0.0.1:{sentinel.port}"
 
@@ -136,8 +136,10 @@ def sentinel_address(redis_url: str) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def base_env(redis_url: str, sentinel_address: str) -> dict[str, str]:
     """Environment shared by the web apps, the worker and the external senders."""
+    password = urlsplit(redis_url).password
     return sandbox_env(
         redis_url,
+        **({"REDIS_PASSWORD": password} if password else {}),
         job_queue=f"sandbox-e2e:{uuid.uuid4().hex[:8]}",  # no stray worker takes our jobs
         REDIS_SENTINELS=sentinel_address,
         SANDBOX_JOB_STEP_SECONDS=JOB_STEP_SECONDS,
