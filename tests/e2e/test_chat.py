@@ -62,3 +62,22 @@ def test_two_users_share_a_room_and_a_third_in_another_room_sees_nothing(
     expect(cat.get_by_test_id("chat-message")).to_have_count(1)
     assert messages(cat) == [("cat", "Quiet in here")]
     expect(cat.get_by_test_id("chat-notice")).to_have_text(["cat joined the room"])
+
+
+def test_joining_another_room_leaves_the_first(open_page: OpenPage, room: str) -> None:
+    ann, bob = open_page("/chat"), open_page("/chat")
+    join(ann, "ann", room)
+    join(bob, "bob", room)
+    expect(ann.get_by_test_id("chat-notice")).to_have_text(
+        ["ann joined the room", "bob joined the room"]
+    )
+
+    join(ann, "ann", f"{room}-b")  # straight from one room to the next, no Leave click
+    expect(bob.get_by_test_id("chat-notice").last).to_have_text("ann left the room")
+    expect(ann.get_by_test_id("chat-notice")).to_have_text(["ann joined the room"])
+    say(ann, "new room, who dis")
+    expect(ann.get_by_test_id("chat-message")).to_have_count(1)
+    say(bob, "ann?")
+    expect(bob.get_by_test_id("chat-message")).to_have_count(1)
+    assert messages(bob) == [("bob", "ann?")]
+    assert messages(ann) == [("ann", "new room, who dis")]

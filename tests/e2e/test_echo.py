@@ -15,7 +15,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 
 def test_echo_round_trip(open_page: OpenPage, docs_screenshot: Callable[[Page, str], None]) -> None:
     page = open_page("/")
-    page.get_by_test_id("nav-echo").click()
+    for feature in ("echo", "chat", "notifications", "jobs", "showcase"):
+        expect(page.get_by_test_id(f"card-{feature}")).to_be_visible()
+    page.get_by_test_id("card-echo").click()
     expect(page).to_have_url(re.compile(r"/echo$"))
     status = page.get_by_test_id("connection-status")
     expect(status).to_have_attribute("data-state", "open")

@@ -60,6 +60,15 @@ def test_showcase_delivers_through_each_layer_type(
         assert deliveries(page, alias, source) == ["from a script"]
         panel = panels.and_(page.locator(f'[data-layer="{alias}"]'))
         expect(panel.get_by_test_id("delivery-count")).to_have_text("2")
-    expect(page.get_by_test_id("error")).to_be_hidden()
+
+    # The page's "Send via HTTP" buttons: POST /api/showcase/<alias>, sent by the web app.
     page.get_by_test_id("showcase-input").fill("hello")
+    for alias in LAYERS:
+        panel = panels.and_(page.locator(f'[data-layer="{alias}"]'))
+        panel.get_by_test_id("showcase-send-http").click()
+        expect(panel.get_by_test_id("delivery-count")).to_have_text("3")
+    expect(log).to_have_count(3 * len(LAYERS))
+    for alias in LAYERS:
+        assert deliveries(page, alias, "http")[-1] == "hello"
+    expect(page.get_by_test_id("error")).to_be_hidden()
     docs_screenshot(page, "showcase")
