@@ -326,3 +326,22 @@ async def test_sentinel_layer_follows_a_failover(
                 if loop.time() > deadline:
                     raise
                 await asyncio.sleep(0.1)
+
+
+@redis_test
+async def test_serializer_choices_round_trip(redis_env: str) -> None:
+    serializers = fresh("custom_serializer")
+    report = {"type": "report.ready", "rows": [f"row {n}" for n in range(200)]}
+
+    async with serializers.readable_layer() as readable:
+        await readable.send("debug.inbox", {"type": "debug.note", "text": "plain to see"})
+        assert any(b'"plain to see"' in value for value in await stored_values(redis_env))
+        assert (await asyncio.wait_for(readable.receive("debug.inbox"), 5))["type"] == "debug.note"
+
+    async with serializers.compressed_layer() as compressed:
+        await compressed.send("reports.inbox", report)
+        stored = await stored_values(redis_env)
+        assert not any(b"row 199" in value for value in stored)  # compressed in Redis
+        assert await asyncio.wait_for(compressed.receive("reports.inbox"), 5) == report
+        with pytest.raises(TypeError, match="set"):
+            await compressed.send("reports.inbox", {"type": "bad", "value": {1, 2}})
