@@ -12,22 +12,27 @@ import sys
 from fast_channels.layers.redis import RedisChannelLayer
 
 
-async def export_ready(channel_name: str, export_id: str) -> None:
+def exports_layer() -> RedisChannelLayer:
     # Same hosts and prefix as the web app's layer, or the message lands elsewhere.
-    layer = RedisChannelLayer(
+    return RedisChannelLayer(
         hosts=[os.environ.get("REDIS_URL", "redis://localhost:6379")], prefix="shop"
     )
-    async with layer:  # closes the connections when done
-        await layer.send(
-            channel_name,
-            {"type": "export.ready", "export_id": export_id, "url": f"/exports/{export_id}"},
-        )
+
+
+def ready_event(export_id: str) -> dict[str, str]:
+    return {"type": "export.ready", "export_id": export_id, "url": f"/exports/{export_id}"}
+
+
+async def export_ready(channel_name: str, export_id: str) -> None:
+    """From async code: an async worker task, an async script."""
+    async with exports_layer() as layer:  # closes the connections when done
+        await layer.send(channel_name, ready_event(export_id))
 
 
 def export_ready_sync(channel_name: str, export_id: str) -> None:
-    """The same from synchronous code (a thread, a CLI) that has no event loop running."""
-    asyncio.run(export_ready(channel_name, export_id))
+    """From synchronous code with no event loop running: a thread, a CLI, a sync worker."""
+    exports_layer().send_sync(channel_name, ready_event(export_id))
 
 
 if __name__ == "__main__":
-    export_ready_sync(sys.argv[1], sys.argv[2])
+    asyncio.run(export_ready(sys.argv[1], sys.argv[2]))
