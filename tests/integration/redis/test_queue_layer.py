@@ -317,3 +317,19 @@ async def test_send_sync_inside_a_loop_says_what_to_do(
 ) -> None:
     with pytest.raises(RuntimeError, match=r"await layer\.send"):
         make_queue_layer().send_sync("x", {"type": "x"})
+
+
+async def test_capacity_is_released_after_the_server_lost_its_scripts(
+    make_queue_layer: QueueLayerFactory, redis_server: Any
+) -> None:
+    # A restarted or failed-over server has no cached scripts; receiving must
+    # still release capacity, or a busy channel would report ChannelFull forever.
+    layer = make_queue_layer(hosts=[redis_server.url], capacity=3)
+    channel = await layer.new_channel()
+    async with aioredis.from_url(redis_server.url) as raw:
+        await raw.script_flush()
+    for i in range(30):
+        pending = asyncio.ensure_future(layer.receive(channel))
+        await asyncio.sleep(0)
+        await send_when_space(layer, channel, {"type": "n", "i": i})
+        assert (await asyncio.wait_for(pending, 5))["i"] == i

@@ -68,6 +68,7 @@ class InboxReader:
         self._next_fetch_reports = False
         self._task: asyncio.Task[None] | None = None
         self._report_task: asyncio.Task[None] | None = None
+        self._uncount_failed = False
         self.outage = False
 
     def mailbox(self, channel: str) -> Mailbox:
@@ -142,9 +143,19 @@ class InboxReader:
             await asyncio.sleep(0)  # let woken receivers record what they took
 
     async def _fetch(self) -> list[bytes]:
-        pipe = self._conns.client(self._index).pipeline(transaction=False)
+        client = self._conns.client(self._index)
         args = self._take_received()
         self._next_fetch_reports = False
+        if args and self._uncount_failed:
+            # Not pipelined: Script falls back to EVAL, which reloads a lost script.
+            try:
+                await UNCOUNT(client, [self._count_key], args)
+            except BaseException:
+                self._restore(args)
+                raise
+            self._uncount_failed = False
+            args = []
+        pipe = client.pipeline(transaction=False)
         if args:
             UNCOUNT.queue(pipe, [self._count_key], args)
         pipe.brpop([self._inbox], timeout=self._block)  # type: ignore[arg-type]  # Redis takes float seconds
@@ -156,7 +167,7 @@ class InboxReader:
             raise
         if args and isinstance(results[0], Exception):  # e.g. NOSCRIPT after a restart
             self._restore(args)
-            self._report_task = asyncio.create_task(self._report())
+            self._uncount_failed = True
         popped, more = results[-2], results[-1]
         for result in (popped, more):
             if isinstance(result, Exception):
