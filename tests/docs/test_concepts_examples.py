@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fast_channels.layers import InMemoryChannelLayer, register_channel_layer
 from fast_channels.testing import WebsocketCommunicator
 
@@ -30,3 +31,23 @@ async def test_scoreboard_handlers_are_chosen_by_message_type() -> None:
         await scoreboard.publish_score("m1", "0-0")
         assert await ws.receive_json_from() == {"score": "0-0"}
         await ws.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("origin", "accepted"),
+    [
+        ("https://shop.example.com", True),
+        ("http://localhost:8000", True),
+        ("https://evil.example.net", False),
+        (None, False),
+    ],
+)
+async def test_origin_check_lets_only_allowed_pages_in(origin: str | None, accepted: bool) -> None:
+    app = example("origin_check").app
+    headers = [("origin", origin)] if origin else []
+    async with WebsocketCommunicator(app, "/ws/clock", headers=headers) as ws:
+        connected, _ = await ws.connect()
+        assert connected is accepted
+        if accepted:
+            assert await ws.receive_from() == "tick"
+            await ws.disconnect()
