@@ -56,6 +56,12 @@ joinButton.addEventListener("click", () => {
     showError({ code: "invalid_room", message: "Pick a room name first." });
     return;
   }
+  // The browser resolves "." and ".." in a URL path away, so /ws/room/.. would never
+  // reach the room route (and the socket would retry forever). Refuse them here.
+  if (room === "." || room === "..") {
+    showError({ code: "invalid_room", message: `Room name "${room}" cannot be used in a URL; pick another.` });
+    return;
+  }
   if (socket) socket.close();
   clearError();
   messages.replaceChildren();

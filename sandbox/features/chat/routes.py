@@ -19,4 +19,7 @@ async def chat_page(request: Request) -> HTMLResponse:
 
 def websocket_routes() -> list[BaseRoute]:
     """Mounted under ``/ws``: ``/ws/room/{room_name}``."""
-    return [WebSocketRoute("/room/{room_name}", ChatConsumer.as_asgi())]
+    # ":path" lets a name with a slash ("a/b") reach the consumer, which refuses it with
+    # a clear error; with no matching route the page would only see a failed handshake
+    # and retry forever.
+    return [WebSocketRoute("/room/{room_name:path}", ChatConsumer.as_asgi())]
