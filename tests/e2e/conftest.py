@@ -66,6 +66,18 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_SERVICES] = []
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the browser tests after every other test of the session.
+
+    Playwright's sync API keeps its event loop running in the main thread from
+    the first browser test to the end of the session; an async test scheduled
+    after that could not start its own loop.
+    """
+    here = Path(__file__).parent
+    items.sort(key=lambda item: here in item.path.parents)  # stable: order kept otherwise
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     """On a failure, show what the sandbox processes logged, and keep their logs.
