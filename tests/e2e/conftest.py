@@ -58,7 +58,7 @@ _ARTIFACT_OPTIONS = {
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Keep a screenshot and a trace of each failed browser test; never a video."""
+    """Keep a screenshot and a trace of each failed browser test (video stays off)."""
     given = " ".join(str(a) for a in config.invocation_params.args)
     for name, value in _ARTIFACT_OPTIONS.items():
         if f"--{name}" not in given and hasattr(config.option, name):
