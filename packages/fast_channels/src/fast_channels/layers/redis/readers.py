@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
+from redis.asyncio import Connection
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ReadOnlyError
+from redis.exceptions import ReadOnlyError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ...exceptions import ChannelLayerConnectionError
@@ -31,6 +31,9 @@ RETRYABLE = (RedisConnectionError, RedisTimeoutError, OSError, ReadOnlyError)
 #: Entries fetched per round trip after the blocking pop.
 BATCH = 500
 MAX_BACKOFF = 1.0
+#: At most this many seconds after a receive, Redis knows the message no longer
+#: counts against capacity (usually sooner: the reader's next fetch carries it).
+REPORT_DELAY = 0.005
 
 
 class FlushCutoff:
@@ -45,7 +48,12 @@ class FlushCutoff:
 
 
 class InboxReader:
-    """Drain one inbox list into per-channel mailboxes; reconnect forever."""
+    """Drain one inbox list into per-channel mailboxes; reconnect forever.
+
+    The reader keeps one connection of the pool for itself and speaks to it
+    directly (a blocking pop plus a batch pop, one write per round trip), which
+    costs far less per message than going through the pool each time.
+    """
 
     def __init__(
         self,
@@ -65,10 +73,12 @@ class InboxReader:
         self._cutoff = cutoff
         self.mailboxes: dict[str, Mailbox] = {}
         self._received: dict[str, int] = {}
-        self._next_fetch_reports = False
         self._task: asyncio.Task[None] | None = None
         self._report_task: asyncio.Task[None] | None = None
-        self._uncount_failed = False
+        self._report_timer: asyncio.TimerHandle | None = None
+        self._conn: Connection | None = None
+        self._script_missing = False
+        self._blmpop = True
         self.outage = False
 
     def mailbox(self, channel: str) -> Mailbox:
@@ -79,54 +89,55 @@ class InboxReader:
 
     def start(self) -> None:
         if self._task is None or self._task.done():
-            self._task = asyncio.create_task(
-                self._run(), name=f"fast-channels reader {self._inbox}"
-            )
+            name = f"fast-channels reader {self._inbox}"
+            self._task = asyncio.create_task(self._run(), name=name)
 
     def received(self, channel: str, count: int = 1) -> None:
-        """Record that ``count`` messages of ``channel`` left the queue (read or expired)."""
+        """Record that ``count`` messages of ``channel`` left the queue (read or expired).
+
+        The reader's next round trip reports them at no extra cost; if it is
+        blocked waiting, a report follows within ``REPORT_DELAY`` seconds.
+        """
         self._received[channel] = self._received.get(channel, 0) + count
-        if self._next_fetch_reports:
-            return  # the reader's next round trip carries it at no extra cost
-        if self._report_task is None or self._report_task.done():
+        if self._report_timer is None:  # one timer per REPORT_DELAY, not one per message
+            loop = asyncio.get_running_loop()
+            self._report_timer = loop.call_later(REPORT_DELAY, self._report_due)
+
+    def _report_due(self) -> None:
+        self._report_timer = None
+        if self._received and (self._report_task is None or self._report_task.done()):
             self._report_task = asyncio.create_task(self._report())
 
     async def stop(self) -> None:
+        if self._report_timer is not None:
+            self._report_timer.cancel()
+            self._report_timer = None
         await cancel_and_wait(self._task)
         await cancel_and_wait(self._report_task)
+        await self._drop_connection()
         error = ChannelLayerConnectionError("the channel layer was closed")
         for box in self.mailboxes.values():
             box.fail(error)
 
-    def _take_received(self) -> list[str | int]:
-        args: list[str | int] = []
-        for channel, count in self._received.items():
-            args += (channel, count)
-        self._received.clear()
-        return args
-
-    def _restore(self, args: list[str | int]) -> None:
-        for i in range(0, len(args), 2):
-            channel, count = str(args[i]), int(args[i + 1])
-            self._received[channel] = self._received.get(channel, 0) + count
-
     async def _report(self) -> None:
-        await asyncio.sleep(0)  # gather what this loop iteration received
-        args = self._take_received()
-        if not args:
-            return
-        try:
-            await UNCOUNT(self._conns.client(self._index), [self._count_key], args)
-        except RETRYABLE:
-            self._restore(args)  # sent with the reader's next round trip
+        delay = REPORT_DELAY
+        while args := self._take_received():
+            try:
+                await UNCOUNT(self._conns.client(self._index), [self._count_key], args)
+            except RETRYABLE:
+                self._restore(args)  # Redis is away: report them later
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF)
 
     async def _run(self) -> None:
         delay = 0.05
         while True:
             try:
                 entries = await self._fetch()
-            except RETRYABLE as exc:
-                if not self.outage:
+            except Exception as exc:  # the reader must outlive any error: log, wait, retry
+                if not isinstance(exc, RETRYABLE):
+                    logger.exception("Unexpected error reading %s; retrying", self._inbox)
+                elif not self.outage:
                     logger.warning(
                         "Redis at %s unreachable (%s); process-local channels wait and retry",
                         self._conns.hosts[self._index].describe(),
@@ -140,45 +151,72 @@ class InboxReader:
                 logger.warning("Redis reachable again; process-local channels resumed")
                 self.outage, delay = False, 0.05
             self._dispatch(entries)
-            await asyncio.sleep(0)  # let woken receivers record what they took
 
     async def _fetch(self) -> list[bytes]:
-        client = self._conns.client(self._index)
-        args = self._take_received()
-        self._next_fetch_reports = False
-        if args and self._uncount_failed:
-            # Not pipelined: Script falls back to EVAL, which reloads a lost script.
+        if self._conn is None:
+            pool = self._conns.client(self._index).connection_pool
             try:
-                await UNCOUNT(client, [self._count_key], args)
-            except BaseException:
-                self._restore(args)
-                raise
-            self._uncount_failed = False
-            args = []
-        pipe = client.pipeline(transaction=False)
+                self._conn = await pool.get_connection()
+            except TypeError:  # redis-py < 5.3 wants a command name
+                self._conn = await pool.get_connection("BRPOP")  # type: ignore[arg-type, unused-ignore]
+        conn = self._conn
+        # What was received since the last fetch rides along in the same write.
+        args = self._take_received()
+        commands: list[tuple[str | int | float | bytes, ...]] = []
         if args:
-            UNCOUNT.queue(pipe, [self._count_key], args)
-        pipe.brpop([self._inbox], timeout=self._block)  # type: ignore[arg-type]  # Redis takes float seconds
-        pipe.rpop(self._inbox, BATCH)
+            script = UNCOUNT.source if self._script_missing else UNCOUNT.sha
+            verb = "EVAL" if self._script_missing else "EVALSHA"
+            commands.append((verb, script, 1, self._count_key, *args))
+        if self._blmpop:  # Redis 7: block for one, take up to BATCH, in one command
+            commands.append(("BLMPOP", self._block, 1, self._inbox, "RIGHT", "COUNT", BATCH))
+        else:
+            commands += [("BRPOP", self._inbox, self._block), ("RPOP", self._inbox, BATCH)]
         try:
-            results: list[Any] = await pipe.execute(raise_on_error=False)
+            await conn.send_packed_command(conn.pack_commands(commands))
+            if args:
+                try:
+                    await conn.read_response()
+                    self._script_missing = False
+                except ResponseError:  # NOSCRIPT after a restart: EVAL it next time
+                    self._restore(args)
+                    self._script_missing = True
+            try:
+                popped = await conn.read_response()
+            except ResponseError:
+                if not self._blmpop:
+                    raise
+                self._blmpop = False  # Redis < 7: BRPOP + RPOP from now on
+                return []
+            if self._blmpop:
+                return list(popped[1]) if popped else []
+            more = await conn.read_response()
         except BaseException:
-            self._restore(args)
+            await self._drop_connection()  # replies may be half read: never reuse it
             raise
-        if args and isinstance(results[0], Exception):  # e.g. NOSCRIPT after a restart
-            self._restore(args)
-            self._uncount_failed = True
-        popped, more = results[-2], results[-1]
-        for result in (popped, more):
-            if isinstance(result, Exception):
-                raise result
         entries = [popped[1]] if popped else []
         if more:
             entries += more
         return entries
 
+    def _take_received(self) -> list[str | int]:
+        args: list[str | int] = []
+        for channel, count in self._received.items():
+            args += (channel, count)
+        self._received.clear()
+        return args
+
+    def _restore(self, args: list[str | int]) -> None:
+        for i in range(0, len(args), 2):
+            channel = str(args[i])
+            self._received[channel] = self._received.get(channel, 0) + int(args[i + 1])
+
+    async def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.disconnect(nowait=True)
+            await self._conns.client(self._index).connection_pool.release(conn)
+
     def _dispatch(self, entries: list[bytes]) -> None:
-        self._next_fetch_reports = True
         now = now_ms()
         for entry in entries:
             deadline, channel, payload = parse_entry(entry)
