@@ -75,6 +75,14 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
     A local channel whose ``receive()`` was cancelled (its consumer went away)
     and is not received on again within :attr:`release_after` seconds is
     unsubscribed and leaves its groups, so abandoned channels do not pile up.
+
+    Messages keep their order per shard: with several hosts, a channel's direct
+    messages and its groups' messages may travel through different servers.
+    While Redis is unreachable, ``send``/``group_send`` raise
+    :class:`~fast_channels.exceptions.ChannelLayerConnectionError` at once
+    (after ~5 s if the server is frozen rather than gone), and so do
+    ``new_channel``/``group_add``, which must subscribe. ``close()`` makes a
+    pending ``receive()`` raise that error too.
     """
 
     #: Seconds an abandoned channel keeps its subscription (see class docstring).
