@@ -12,6 +12,7 @@ import asyncio
 import secrets
 import time
 import weakref
+from collections.abc import Callable
 
 from ..naming import non_local_name
 from .connections import RedisConnections
@@ -34,11 +35,13 @@ class LoopState:
         group_expiry: float,
         heartbeat_interval: float,
         member_timeout: float,
+        capacity: Callable[[str], int],
     ) -> None:
         self._conns = conns
         self._prefix = prefix
         self._block = block
         self._member_timeout = member_timeout
+        self._capacity = capacity
         self._cutoff = FlushCutoff(int(expiry * 1000))
         #: Distinguishes this process (and loop) in process-local channel names.
         self.token = secrets.token_hex(6)
@@ -65,6 +68,7 @@ class LoopState:
                 count_key,
                 block=self._block,
                 cutoff=self._cutoff,
+                capacity=self._capacity,
             )
         reader.start()
         return reader

@@ -31,7 +31,8 @@ from ..naming import (
     require_valid_group_name,
     require_valid_message,
 )
-from .connections import DEFAULT_OPTIONS, RedisConnections
+from .connections import RedisConnections
+from .guard import COMMAND_TIMEOUT, QUEUE_CONNECTION_DEFAULTS, guarded
 from .hosts import parse_hosts
 from .loop_state import LoopState, LoopStates
 from .mailbox import now_ms
@@ -97,7 +98,7 @@ class RedisChannelLayer(BaseChannelLayer):
             sentinels=sentinels,
             service_name=service_name,
             sentinel_kwargs=sentinel_kwargs,
-            connection_kwargs=connection_kwargs,
+            connection_kwargs={**QUEUE_CONNECTION_DEFAULTS, **(connection_kwargs or {})},
         )
         self._conns = RedisConnections(hosts_config)
         self._serializer = build_serializer(serializer, symmetric_encryption_keys)
@@ -106,7 +107,7 @@ class RedisChannelLayer(BaseChannelLayer):
         self.member_timeout = min(member_timeout, group_expiry)
         self.heartbeat_interval = min(heartbeat_interval, self.member_timeout / 3)
         timeouts = [float(h.options.get("socket_timeout") or 0) for h in hosts_config]
-        shortest = min([t for t in timeouts if t > 0] or [DEFAULT_OPTIONS["socket_timeout"]])
+        shortest = min([t for t in timeouts if t > 0] or [COMMAND_TIMEOUT])
         self._block = max(0.1, min(5.0, shortest / 2))  # a blocking pop must beat the timeout
         self._states = LoopStates()
 
@@ -122,6 +123,7 @@ class RedisChannelLayer(BaseChannelLayer):
                 group_expiry=self.group_expiry,
                 heartbeat_interval=self.heartbeat_interval,
                 member_timeout=self.member_timeout,
+                capacity=self.get_capacity,
             )
             self._states.put(loop, state)
         return state
@@ -138,7 +140,7 @@ class RedisChannelLayer(BaseChannelLayer):
         index = self._conns.shard_for(list_key)
         capacity = self.get_capacity(channel)
         args = (entry, capacity, int(self.expiry * 1000), now, channel)
-        async with self._conns.errors(index):
+        async with guarded(self._conns, index):
             pushed = await SEND(self._conns.client(index), (list_key, count_key), args)
         if not pushed:
             raise ChannelFull(
@@ -178,7 +180,7 @@ class RedisChannelLayer(BaseChannelLayer):
         require_valid_channel_name(channel)
         index = self._conns.shard_for(group)
         args = (now_ms(), int(self.group_expiry * 1000), channel)
-        async with self._conns.errors(index):
+        async with guarded(self._conns, index):
             await GROUP_ADD(self._conns.client(index), [group_key(self.prefix, group)], args)
         if is_process_local(channel):
             self._state().members.add(group, channel)
@@ -189,7 +191,7 @@ class RedisChannelLayer(BaseChannelLayer):
         if is_process_local(channel):
             self._state().members.discard(group, channel)
         index = self._conns.shard_for(group)
-        async with self._conns.errors(index):
+        async with guarded(self._conns, index):
             await self._conns.client(index).zrem(group_key(self.prefix, group), channel)
 
     async def group_send(self, group: str, message: dict[str, Any]) -> None:
@@ -203,10 +205,10 @@ class RedisChannelLayer(BaseChannelLayer):
         key = group_key(self.prefix, group)
         if self._conns.shard_count == 1 and not self._has_patterns:
             args = (now, *cutoffs, self.prefix, self.capacity, int(self.expiry * 1000), deadline)
-            async with self._conns.errors(index):
+            async with guarded(self._conns, index):
                 _, skipped = await GROUP_SEND(self._conns.client(index), [key], (*args, payload))
         else:
-            async with self._conns.errors(index):
+            async with guarded(self._conns, index):
                 members = await GROUP_MEMBERS(self._conns.client(index), [key], cutoffs)
             skipped = await self._push_many([m.decode() for m in members], now, deadline, payload)
         if skipped:
@@ -227,7 +229,7 @@ class RedisChannelLayer(BaseChannelLayer):
 
         async def push(index: int, pairs: list[str | int]) -> int:
             head = (now, self.prefix, int(self.expiry * 1000), deadline, payload)
-            async with self._conns.errors(index):
+            async with guarded(self._conns, index):
                 return int(await PUSH_MANY(self._conns.client(index), (), (*head, *pairs)))
 
         results = await asyncio.gather(*(push(i, pairs) for i, pairs in by_shard.items()))
@@ -241,7 +243,7 @@ class RedisChannelLayer(BaseChannelLayer):
         state.forget_messages()
         for index in range(self._conns.shard_count):
             client = self._conns.client(index)
-            async with self._conns.errors(index):
+            async with guarded(self._conns, index):
                 batch: list[bytes] = []
                 async for key in client.scan_iter(match=f"{self.prefix}:*", count=1000):
                     batch.append(key)

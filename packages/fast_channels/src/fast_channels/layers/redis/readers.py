@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from redis.asyncio import Connection
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -21,6 +22,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ...exceptions import ChannelLayerConnectionError
 from .connections import RedisConnections
+from .guard import COMMAND_TIMEOUT, guarded
 from .mailbox import Mailbox, cancel_and_wait, now_ms
 from .scripts import UNCOUNT, parse_entry
 
@@ -34,6 +36,10 @@ MAX_BACKOFF = 1.0
 #: At most this many seconds after a receive, Redis knows the message no longer
 #: counts against capacity (usually sooner: the reader's next fetch carries it).
 REPORT_DELAY = 0.005
+_Commands = list[tuple[str | int | float | bytes, ...]]
+_Args = list[str | int]
+#: Received messages that make the reader's next fetch carry the report.
+PIGGYBACK_MIN = 32
 
 
 class FlushCutoff:
@@ -64,10 +70,13 @@ class InboxReader:
         *,
         block: float,
         cutoff: FlushCutoff,
+        capacity: Callable[[str], int],
     ) -> None:
         self._conns = conns
         self._index = index
         self._inbox = inbox_key
+        self._capacity = capacity
+        self._pending_total = 0
         self._count_key = count_key
         self._block = block
         self._cutoff = cutoff
@@ -95,16 +104,22 @@ class InboxReader:
     def received(self, channel: str, count: int = 1) -> None:
         """Record that ``count`` messages of ``channel`` left the queue (read or expired).
 
-        The reader's next round trip reports them at no extra cost; if it is
-        blocked waiting, a report follows within ``REPORT_DELAY`` seconds.
+        Reported in one batch within ``REPORT_DELAY`` seconds, at once when a
+        channel has half its capacity waiting to be released, and with the
+        reader's next fetch during a burst.
         """
-        self._received[channel] = self._received.get(channel, 0) + count
-        if self._report_timer is None:  # one timer per REPORT_DELAY, not one per message
+        pending = self._received[channel] = self._received.get(channel, 0) + count
+        self._pending_total += count
+        if pending * 2 >= self._capacity(channel):
+            self._report_due()
+        elif self._report_timer is None:  # one timer per REPORT_DELAY, not one per message
             loop = asyncio.get_running_loop()
             self._report_timer = loop.call_later(REPORT_DELAY, self._report_due)
 
     def _report_due(self) -> None:
-        self._report_timer = None
+        if self._report_timer is not None:
+            self._report_timer.cancel()
+            self._report_timer = None
         if self._received and (self._report_task is None or self._report_task.done()):
             self._report_task = asyncio.create_task(self._report())
 
@@ -128,6 +143,11 @@ class InboxReader:
                 self._restore(args)  # Redis is away: report them later
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF)
+                continue
+            if self._received and self._report_timer is None:  # received meanwhile
+                loop = asyncio.get_running_loop()
+                self._report_timer = loop.call_later(REPORT_DELAY, self._report_due)
+            return  # at most one report per REPORT_DELAY
 
     async def _run(self) -> None:
         delay = 0.05
@@ -160,9 +180,9 @@ class InboxReader:
             except TypeError:  # redis-py < 5.3 wants a command name
                 self._conn = await pool.get_connection("BRPOP")  # type: ignore[arg-type, unused-ignore]
         conn = self._conn
-        # What was received since the last fetch rides along in the same write.
-        args = self._take_received()
-        commands: list[tuple[str | int | float | bytes, ...]] = []
+        # During a burst, what was received rides along in the same write.
+        args = self._take_received() if self._pending_total >= PIGGYBACK_MIN else []
+        commands: _Commands = []
         if args:
             script = UNCOUNT.source if self._script_missing else UNCOUNT.sha
             verb = "EVAL" if self._script_missing else "EVALSHA"
@@ -172,37 +192,39 @@ class InboxReader:
         else:
             commands += [("BRPOP", self._inbox, self._block), ("RPOP", self._inbox, BATCH)]
         try:
-            await conn.send_packed_command(conn.pack_commands(commands))
-            if args:
-                try:
-                    await conn.read_response()
-                    self._script_missing = False
-                except ResponseError:  # NOSCRIPT after a restart: EVAL it next time
-                    self._restore(args)
-                    self._script_missing = True
-            try:
-                popped = await conn.read_response()
-            except ResponseError:
-                if not self._blmpop:
-                    raise
-                self._blmpop = False  # Redis < 7: BRPOP + RPOP from now on
-                return []
-            if self._blmpop:
-                return list(popped[1]) if popped else []
-            more = await conn.read_response()
+            async with asyncio.timeout(self._block + COMMAND_TIMEOUT):  # a silent peer
+                return await self._exchange(conn, commands, args)
         except BaseException:
             await self._drop_connection()  # replies may be half read: never reuse it
             raise
-        entries = [popped[1]] if popped else []
-        if more:
-            entries += more
-        return entries
+
+    async def _exchange(self, conn: Connection, commands: _Commands, args: _Args) -> list[bytes]:
+        await conn.send_packed_command(conn.pack_commands(commands))
+        if args:
+            try:
+                await conn.read_response()
+                self._script_missing = False
+            except ResponseError:  # NOSCRIPT after a restart: EVAL it next time
+                self._restore(args)
+                self._script_missing = True
+        try:
+            popped = await conn.read_response()
+        except ResponseError:
+            if not self._blmpop:
+                raise
+            self._blmpop = False  # Redis < 7: BRPOP + RPOP from now on
+            return []
+        if self._blmpop:
+            return list(popped[1]) if popped else []
+        more = await conn.read_response()
+        return [popped[1], *(more or [])] if popped else list(more or [])
 
     def _take_received(self) -> list[str | int]:
         args: list[str | int] = []
         for channel, count in self._received.items():
             args += (channel, count)
         self._received.clear()
+        self._pending_total = 0
         return args
 
     def _restore(self, args: list[str | int]) -> None:
@@ -252,7 +274,7 @@ class NamedReader:
         client = self._conns.client(self._index)
         while self.mailbox.has_waiters:
             try:
-                async with self._conns.errors(self._index):
+                async with guarded(self._conns, self._index, self._block + COMMAND_TIMEOUT):
                     popped = await client.brpop([self._key], timeout=self._block)  # type: ignore[misc, arg-type]  # sync-or-async stub; float seconds are fine
             except ChannelLayerConnectionError as exc:
                 self.mailbox.fail(exc)  # a receive() during an outage fails fast

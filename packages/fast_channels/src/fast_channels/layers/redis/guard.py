@@ -1,0 +1,64 @@
+"""One deadline per Redis call of the queue layer, instead of one per socket operation.
+
+redis-py's ``socket_timeout`` arms a timer for every read and wraps every
+write's drain in a task (Python 3.11), which costs about as much CPU as the
+command itself. The queue layer therefore runs its connections without a
+socket timeout and bounds each whole call with one deadline: a call to an
+unreachable or silent Redis still fails within ``COMMAND_TIMEOUT`` seconds
+with a clear :class:`~fast_channels.exceptions.ChannelLayerConnectionError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import TracebackType
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from ...exceptions import ChannelLayerConnectionError
+from .connections import RedisConnections
+
+#: Seconds a single layer call may wait for Redis (pool wait, connect and reply).
+COMMAND_TIMEOUT = 10.0
+#: What the queue layer's connections use unless ``connection_kwargs`` says otherwise.
+QUEUE_CONNECTION_DEFAULTS = {"socket_timeout": None}
+
+
+class guarded:
+    """Bound a Redis call by ``limit`` seconds; turn connection failures into one clear error.
+
+    A plain class rather than ``@asynccontextmanager``: it wraps every command,
+    and a generator-based context manager costs several microseconds each time.
+    """
+
+    __slots__ = ("_conns", "_index", "_limit", "_timeout")
+
+    def __init__(self, conns: RedisConnections, index: int, limit: float = COMMAND_TIMEOUT):
+        self._conns = conns
+        self._index = index
+        self._limit = limit
+        self._timeout = asyncio.timeout(limit)
+
+    async def __aenter__(self) -> None:
+        await self._timeout.__aenter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self._timeout.__aexit__(exc_type, exc, tb)
+        except TimeoutError as timeout:
+            raise self._error(f"did not answer within {self._limit}s") from timeout
+        if isinstance(exc, RedisConnectionError | RedisTimeoutError | OSError):
+            raise self._error(f"is unreachable ({exc})") from exc
+
+    def _error(self, what: str) -> ChannelLayerConnectionError:
+        return ChannelLayerConnectionError(
+            f"Redis at {self._conns.hosts[self._index].describe()} {what}. "
+            "Check that it is running (redis-cli ping) and the URL is right; "
+            "the layer reconnects by itself once it answers."
+        )
