@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from fast_channels.exceptions import ChannelFull
+from fast_channels.exceptions import ChannelFull, ChannelLayerConnectionError
 from fast_channels.layers import (
     BaseChannelLayer,
     InMemoryChannelLayer,
@@ -285,6 +285,8 @@ async def test_pubsub_callbacks_fire_and_delivery_resumes(
         redis_server.kill()
         await asyncio.wait_for(lost.wait(), 10)
         assert not back.is_set()
+        with pytest.raises(ChannelLayerConnectionError):  # as the guide says: at once
+            await layer.send(channel, {"type": "live.update", "n": 0})
         redis_server.start()
         await asyncio.wait_for(back.wait(), 10)
         await layer.send(channel, {"type": "live.update", "n": 1})
@@ -299,8 +301,6 @@ async def test_pubsub_callbacks_fire_and_delivery_resumes(
 async def test_sentinel_layer_follows_a_failover(
     sentinel_cluster: SentinelCluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from fast_channels.exceptions import ChannelLayerConnectionError
-
     addresses = ",".join(f"{host}:{port}" for host, port in sentinel_cluster.sentinels)
     monkeypatch.setenv("REDIS_SENTINELS", addresses)
     monkeypatch.setenv("REDIS_SENTINEL_SERVICE", sentinel_cluster.service_name)
