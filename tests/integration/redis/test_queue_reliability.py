@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import time
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 import redis
 from fast_channels.exceptions import ChannelLayerConnectionError
 from fast_channels.layers import get_channel_layer, register_channel_layer
-from fast_channels.layers.redis import RedisChannelLayer
+from fast_channels.layers.redis import RedisChannelLayer, guard
 
 from sandbox.redis_process import RedisProcess
 
@@ -154,3 +155,29 @@ async def test_guide_sentinel_example_verbatim(sentinel_cluster: SentinelCluster
         await layer.group_add("ha", channel)
         await layer.group_send("ha", {"type": "ha.hello"})
         assert await asyncio.wait_for(layer.receive(channel), 5) == {"type": "ha.hello"}
+
+
+async def test_silent_redis_fails_calls_within_the_deadline(
+    make_queue_layer: QueueLayerFactory,
+    redis_server: RedisProcess,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A frozen server accepts nothing and answers nothing, like a network partition.
+    monkeypatch.setattr(guard, "COMMAND_TIMEOUT", 1.0)
+    layer = make_queue_layer(hosts=[redis_server.url])
+    await layer.send("named.x", {"type": "before"})
+    assert redis_server.proc is not None
+    redis_server.proc.send_signal(signal.SIGSTOP)
+    try:
+        start = time.monotonic()
+        with pytest.raises(ChannelLayerConnectionError, match=r"did not answer within 1\.0s"):
+            await layer.send("named.x", {"type": "during"})
+        assert time.monotonic() - start < 3
+    finally:
+        redis_server.proc.send_signal(signal.SIGCONT)
+    await layer.send("named.x", {"type": "after"})
+    got = [(await layer.receive("named.x"))["type"] for _ in range(2)]
+    if got[1] == "during":  # the timed-out command was already on the wire: Redis ran it late
+        got.append((await layer.receive("named.x"))["type"])
+        got.remove("during")
+    assert got == ["before", "after"]

@@ -6,6 +6,9 @@ command itself. The queue layer therefore runs its connections without a
 socket timeout and bounds each whole call with one deadline: a call to an
 unreachable or silent Redis still fails within ``COMMAND_TIMEOUT`` seconds
 with a clear :class:`~fast_channels.exceptions.ChannelLayerConnectionError`.
+As with any timeout, a command already written may still run when the server
+wakes up (a timed-out ``send`` can be delivered late); the connection is
+dropped, so its reply is never mistaken for another call's.
 """
 
 from __future__ import annotations
@@ -34,11 +37,11 @@ class guarded:
 
     __slots__ = ("_conns", "_index", "_limit", "_timeout")
 
-    def __init__(self, conns: RedisConnections, index: int, limit: float = COMMAND_TIMEOUT):
+    def __init__(self, conns: RedisConnections, index: int, limit: float | None = None):
         self._conns = conns
         self._index = index
-        self._limit = limit
-        self._timeout = asyncio.timeout(limit)
+        self._limit = COMMAND_TIMEOUT if limit is None else limit
+        self._timeout = asyncio.timeout(self._limit)
 
     async def __aenter__(self) -> None:
         await self._timeout.__aenter__()

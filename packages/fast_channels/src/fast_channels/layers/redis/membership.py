@@ -24,11 +24,14 @@ import time
 from collections.abc import Callable
 
 from .connections import RedisConnections
+from .guard import COMMAND_TIMEOUT
 from .mailbox import cancel_and_wait, now_ms
 from .readers import RETRYABLE
 from .scripts import GROUP_ADD, group_key
 
 logger = logging.getLogger("fast_channels.layers.redis")
+#: Seconds ``close()`` spends removing this process's memberships before giving up.
+CLOSE_TIMEOUT = 2.0
 
 
 class MembershipKeeper:
@@ -72,8 +75,9 @@ class MembershipKeeper:
         while self._added:
             await asyncio.sleep(self.interval)
             try:
-                await self.refresh()
-            except RETRYABLE as exc:  # the inbox reader already reports outages
+                async with asyncio.timeout(COMMAND_TIMEOUT):  # a silent Redis must not stall it
+                    await self.refresh()
+            except (*RETRYABLE, TimeoutError) as exc:  # the inbox reader reports outages
                 logger.debug("group heartbeat failed, retrying in %ss: %s", self.interval, exc)
 
     def _current(self) -> list[tuple[str, str]]:
@@ -119,6 +123,7 @@ class MembershipKeeper:
             for group, channel in pairs:
                 pipe.zrem(group_key(self._prefix, group), channel)
             try:
-                await pipe.execute()
-            except RETRYABLE as exc:
+                async with asyncio.timeout(CLOSE_TIMEOUT):  # never let close() hang
+                    await pipe.execute()
+            except (*RETRYABLE, TimeoutError) as exc:
                 logger.info("could not remove %d memberships at close: %s", len(pairs), exc)

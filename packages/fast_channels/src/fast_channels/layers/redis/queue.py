@@ -243,15 +243,12 @@ class RedisChannelLayer(BaseChannelLayer):
         state.forget_messages()
         for index in range(self._conns.shard_count):
             client = self._conns.client(index)
-            async with guarded(self._conns, index):
-                batch: list[bytes] = []
-                async for key in client.scan_iter(match=f"{self.prefix}:*", count=1000):
-                    batch.append(key)
-                    if len(batch) >= 1000:
-                        await client.unlink(*batch)
-                        batch.clear()
-                if batch:
-                    await client.unlink(*batch)
+            cursor = None
+            while cursor != 0:  # one deadline per batch: a big keyspace takes many
+                async with guarded(self._conns, index):
+                    cursor, keys = await client.scan(cursor or 0, f"{self.prefix}:*", 1000)
+                    if keys:
+                        await client.unlink(*keys)
 
     async def close(self) -> None:
         """Stop this event loop's readers and heartbeat, leave groups, close connections.

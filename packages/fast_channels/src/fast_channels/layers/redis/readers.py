@@ -138,8 +138,9 @@ class InboxReader:
         delay = REPORT_DELAY
         while args := self._take_received():
             try:
-                await UNCOUNT(self._conns.client(self._index), [self._count_key], args)
-            except RETRYABLE:
+                async with asyncio.timeout(COMMAND_TIMEOUT):
+                    await UNCOUNT(self._conns.client(self._index), [self._count_key], args)
+            except (*RETRYABLE, TimeoutError):
                 self._restore(args)  # Redis is away: report them later
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF)
