@@ -12,6 +12,20 @@ consumer that is briefly away and work across processes. How the pieces fit:
   members of dead processes expire after ``member_timeout``.
 
 Keys and scripts are described in :mod:`.scripts`.
+
+Bounds (defaults), each covered by a test against a real server:
+
+- a call to a Redis that refuses connections fails at once, one that does not
+  answer fails within 10 s (:mod:`.guard`), with ``ChannelLayerConnectionError``;
+  a ``receive()`` on a process-local channel waits through the outage instead;
+- after Redis comes back empty, connected consumers are in their groups again
+  within ``heartbeat_interval`` (2 s) plus at most 1 s of reconnect back-off;
+- members of a process that died are ignored and removed by ``group_send``
+  within ``member_timeout`` (10 s) of its last heartbeat;
+- a received message stops counting against capacity within 5 ms.
+
+From synchronous code use :meth:`RedisChannelLayer.send_sync` (or
+``asyncio.run()`` with ``async with layer:`` so the loop's connections close).
 """
 
 from __future__ import annotations
