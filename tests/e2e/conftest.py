@@ -26,8 +26,9 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from sandbox.redis_process import RedisProcess, free_port
+from tests.sandbox_env import ROOT, sandbox_env
 
-from .processes import ROOT, Service, sandbox_env, web_service, worker_service
+from .processes import Service, web_service, worker_service
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
 CHROMIUM_ARGS = [

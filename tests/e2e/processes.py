@@ -8,7 +8,6 @@ conftest shows the tail of every log (see ``pytest_runtest_makereport``).
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -20,7 +19,8 @@ from pathlib import Path
 
 import redis
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.sandbox_env import ROOT
+
 STOP_GRACE_SECONDS = 10.0
 
 
@@ -100,20 +100,6 @@ class Service:
             return f"({self.name} log {self.log_path} is missing)"
         tail = "\n".join(text.splitlines()[-lines:])
         return f"[{self.name} log: {self.log_path}]\n{tail}"
-
-
-def sandbox_env(redis_url: str, job_queue: str, **extra: str) -> dict[str, str]:
-    """Environment for sandbox processes: ours only, none of the caller's SANDBOX_/REDIS_."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SANDBOX_", "REDIS_"))}
-    env.update(
-        REDIS_URL=redis_url,
-        SANDBOX_LAYERS="redis",
-        SANDBOX_JOB_QUEUE=job_queue,
-        PYTHONPATH=str(ROOT),
-        PYTHONUNBUFFERED="1",
-        **extra,
-    )
-    return env
 
 
 def http_ok(url: str) -> Callable[[], bool]:

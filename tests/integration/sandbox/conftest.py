@@ -23,8 +23,9 @@ from sandbox.app import create_app
 from sandbox.redis_process import free_port
 from sandbox.settings import Settings
 from sandbox.supervisor import Child, wait_for_http
+from tests.sandbox_env import ROOT
+from tests.sandbox_env import sandbox_env as shared_sandbox_env
 
-ROOT = Path(__file__).resolve().parents[3]
 LAYERS = cast(Literal["redis", "memory"], os.environ.get("SANDBOX_TEST_LAYERS", "redis"))
 ORIGIN = ("origin", "http://localhost:8080")
 #: Worker steps are short so a job takes a fraction of a second.
@@ -40,17 +41,10 @@ def job_queue_name() -> str:
 
 
 def sandbox_env(redis_url: str, job_queue_name: str, **extra: str) -> dict[str, str]:
-    """Environment for sandbox child processes (web app, worker, scripts)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SANDBOX_", "REDIS_"))}
-    env.update(
-        REDIS_URL=redis_url,
-        SANDBOX_LAYERS="redis",
-        SANDBOX_JOB_QUEUE=job_queue_name,
-        SANDBOX_JOB_STEP_SECONDS=STEP_SECONDS,
-        PYTHONPATH=str(ROOT),
-        **extra,
+    """Environment for sandbox child processes, with short job steps."""
+    return shared_sandbox_env(
+        redis_url, job_queue_name, SANDBOX_JOB_STEP_SECONDS=STEP_SECONDS, **extra
     )
-    return env
 
 
 @pytest.fixture
