@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from fast_channels.layers.redis.inbox import Inbox
-from fast_channels.layers.redis.publisher import pack_publish
+from fast_channels.layers.redis.pipe import pack, pack_publish
 
 
 def test_a_full_inbox_drops_the_oldest_and_says_so() -> None:
@@ -38,3 +40,18 @@ def test_pack_publish_is_resp() -> None:
     assert pack_publish(b"ch", b"\x00\r\n") == (
         b"*3\r\n$7\r\nPUBLISH\r\n$2\r\nch\r\n$3\r\n\x00\r\n\r\n"
     )
+
+
+def test_pack_matches_redis_py() -> None:
+    from redis.connection import Connection
+
+    args = (b"EVALSHA", "sha", 2, "k:é", b"\x00\r\n", 1.5, -3)
+    assert pack(*args) == b"".join(Connection().pack_command(*args))
+    assert pack_publish(b"ch", b"x") == pack(b"PUBLISH", b"ch", b"x")
+
+
+def test_pack_refuses_what_redis_cannot_take() -> None:
+    with pytest.raises(TypeError, match="bool"):
+        pack(b"SET", "k", True)
+    with pytest.raises(TypeError, match="dict"):
+        pack(b"SET", "k", {})  # type: ignore[arg-type]  # the mistake under test

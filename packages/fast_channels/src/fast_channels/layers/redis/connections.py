@@ -1,9 +1,11 @@
-"""Per-event-loop Redis clients, one per shard, and the shard picker.
+"""Per-event-loop Redis clients and pipes, one per shard, and the shard picker.
 
 redis-py's asyncio connections belong to the event loop that opened them, and
 a layer registered at import time may be used from several loops (a test
-suite, ``asyncio.run()`` in a script). So clients are created lazily, on first
-use inside a loop, and kept per loop. Nothing here does I/O at construction.
+suite, ``asyncio.run()`` in a script). So clients and pipes are created
+lazily, on first use inside a loop, and kept per loop. Nothing here does I/O
+at construction. Each shard has a pooled client (for blocking commands) and a
+:class:`~.pipe.ShardPipe` (for every short call of both layers).
 """
 
 from __future__ import annotations
@@ -11,8 +13,7 @@ from __future__ import annotations
 import asyncio
 import binascii
 import weakref
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -22,8 +23,9 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from ...exceptions import ChannelLayerConnectionError
-from .hosts import HostConfig
+from .dedicated import dedicated_connection
+from .hosts import HostConfig, parse_hosts
+from .pipe import ShardPipe
 
 #: Defaults chosen so a call during an outage fails within a few seconds, not never.
 DEFAULT_OPTIONS: Mapping[str, Any] = {
@@ -80,15 +82,46 @@ class RedisConnections:
     """One lazily created Redis client per shard, per running event loop."""
 
     def __init__(
-        self, hosts: list[HostConfig], *, max_connections: int = DEFAULT_MAX_CONNECTIONS
+        self,
+        hosts: list[HostConfig],
+        *,
+        reply_timeout: float,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
         if not hosts:
             raise ValueError("at least one Redis host is needed")
         self.hosts = hosts
+        self.reply_timeout = reply_timeout
         self.max_connections = max_connections
         self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[Redis | None]] = (
             weakref.WeakKeyDictionary()
         )
+        self._pipes: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, list[ShardPipe | None]
+        ] = weakref.WeakKeyDictionary()
+        self._last_loop: asyncio.AbstractEventLoop | None = None
+        self._last_pipes: list[ShardPipe | None] = []
+
+    @classmethod
+    def from_arguments(
+        cls,
+        hosts: Sequence[Any] | str | None,
+        *,
+        sentinels: Sequence[tuple[str, int]] | None,
+        service_name: str | None,
+        sentinel_kwargs: Mapping[str, Any] | None,
+        connection_kwargs: Mapping[str, Any] | None,
+        reply_timeout: float,
+    ) -> RedisConnections:
+        """Build from a layer's constructor arguments (the same for both layers)."""
+        configs = parse_hosts(
+            hosts,
+            sentinels=sentinels,
+            service_name=service_name,
+            sentinel_kwargs=sentinel_kwargs,
+            connection_kwargs=connection_kwargs,
+        )
+        return cls(configs, reply_timeout=reply_timeout)
 
     @property
     def shard_count(self) -> int:
@@ -109,20 +142,22 @@ class RedisConnections:
             client = clients[index] = _make_client(self.hosts[index], self.max_connections)
         return client
 
-    def client_for(self, key: str) -> Redis:
-        return self.client(self.shard_for(key))
-
-    @asynccontextmanager
-    async def errors(self, index: int) -> AsyncIterator[None]:
-        """Turn redis-py's connection failures into one clear, actionable error."""
-        try:
-            yield
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            raise ChannelLayerConnectionError(
-                f"Redis at {self.hosts[index].describe()} is unreachable ({exc}). "
-                "Check that it is running (redis-cli ping) and the URL is right; "
-                "the layer reconnects by itself once it answers."
-            ) from exc
+    def pipe(self, index: int) -> ShardPipe:
+        """The current event loop's pipe to shard ``index`` (see :mod:`.pipe`)."""
+        loop = asyncio.get_running_loop()
+        if loop is self._last_loop:  # the common case, kept cheap
+            pipes = self._last_pipes
+        else:
+            pipes = self._pipes.get(loop) or [None] * len(self.hosts)
+            self._pipes[loop] = pipes
+            self._last_loop, self._last_pipes = loop, pipes
+        pipe = pipes[index]
+        if pipe is None:
+            pool = self.client(index).connection_pool
+            pipe = pipes[index] = ShardPipe(
+                lambda: dedicated_connection(pool), self.hosts[index].describe(), self.reply_timeout
+            )
+        return pipe
 
     async def close(self) -> None:
         """Close this loop's clients; forget clients of loops that are closed."""
@@ -131,10 +166,17 @@ class RedisConnections:
         except RuntimeError:
             loop = None
         clients = self._per_loop.pop(loop, None) if loop is not None else None
+        pipes = self._pipes.pop(loop, None) if loop is not None else None
+        self._last_loop, self._last_pipes = None, []
         # Other loops may still be running (a sync helper in a thread): only
         # forget clients of loops that are closed.
         for other in [lp for lp in self._per_loop if lp.is_closed()]:
             del self._per_loop[other]
+        for other in [lp for lp in self._pipes if lp.is_closed()]:
+            del self._pipes[other]
+        for pipe in pipes or ():
+            if pipe is not None:
+                await pipe.close()
         for client in clients or ():
             if client is not None:
                 await client.aclose(close_connection_pool=True)

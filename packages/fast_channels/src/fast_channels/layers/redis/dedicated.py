@@ -1,8 +1,8 @@
-"""Dedicated connections for the pub/sub layer's subscriber and publisher.
+"""Dedicated connections (pipes, subscribers, inbox readers) and the error they raise.
 
-These bypass the pool on purpose (see :mod:`.publisher` and :mod:`.subscriber`):
-each is long-lived, owned by one reader task, and checked by a watchdog
-instead of per-command timeouts.
+These bypass the pool on purpose (see :mod:`.pipe` and :mod:`.subscriber`):
+each is long-lived, owned by one reader task, and checked by a watchdog or a
+deadline instead of per-command timeouts.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from ...exceptions import ChannelLayerConnectionError
+
 #: Seconds to connect, including the handshake (AUTH, SELECT, CLIENT SETINFO);
 #: a frozen server accepts TCP connections but never answers the handshake.
 CONNECT_TIMEOUT = 5.0
@@ -25,7 +27,7 @@ CONNECTION_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 
 
 def dedicated_connection(pool: Any) -> AbstractConnection:
-    """A fresh connection built like ``pool``'s, for a subscriber or a publisher.
+    """A fresh connection built like ``pool``'s, for a pipe, a subscriber or a reader.
 
     Works for plain and Sentinel pools (a Sentinel connection asks the
     sentinels for the current master each time it connects). It does not
@@ -44,15 +46,29 @@ def dedicated_connection(pool: Any) -> AbstractConnection:
     return connection
 
 
-async def connect(conn: AbstractConnection) -> None:
-    """Connect within :data:`CONNECT_TIMEOUT`; raise one of :data:`CONNECTION_ERRORS`."""
+def unreachable(where: str, problem: str, note: str = "") -> ChannelLayerConnectionError:
+    """The one error every Redis layer raises when a server is away or silent.
+
+    ``problem`` completes "Redis at <where> ...", e.g. ``"is unreachable (reason)"``
+    or ``"did not answer within 10.0s"``; ``note`` says what it means for the caller.
+    """
+    return ChannelLayerConnectionError(
+        f"Redis at {where} {problem}. Check that it is running (redis-cli ping) and the "
+        f"URL is right; the layer reconnects by itself once it answers.{note and ' ' + note}"
+    )
+
+
+async def connect(conn: AbstractConnection, limit: float | None = None) -> None:
+    """Connect within ``limit`` (default :data:`CONNECT_TIMEOUT`) seconds.
+
+    Raises one of :data:`CONNECTION_ERRORS`.
+    """
+    limit = CONNECT_TIMEOUT if limit is None else limit
     try:
-        async with asyncio.timeout(CONNECT_TIMEOUT):
+        async with asyncio.timeout(limit):
             await conn.connect()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
     except TimeoutError:
-        raise RedisTimeoutError(
-            f"no answer to the connection handshake within {CONNECT_TIMEOUT}s"
-        ) from None
+        raise RedisTimeoutError(f"no answer to the connection handshake within {limit}s") from None
 
 
 async def disconnect(conn: AbstractConnection) -> None:

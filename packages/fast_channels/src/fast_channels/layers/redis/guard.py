@@ -21,6 +21,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ...exceptions import ChannelLayerConnectionError
 from .connections import RedisConnections
+from .dedicated import unreachable
 
 #: Seconds a single layer call may wait for Redis (pool wait, connect and reply).
 COMMAND_TIMEOUT = 10.0
@@ -59,9 +60,5 @@ class guarded:
         if isinstance(exc, RedisConnectionError | RedisTimeoutError | OSError):
             raise self._error(f"is unreachable ({exc})") from exc
 
-    def _error(self, what: str) -> ChannelLayerConnectionError:
-        return ChannelLayerConnectionError(
-            f"Redis at {self._conns.hosts[self._index].describe()} {what}. "
-            "Check that it is running (redis-cli ping) and the URL is right; "
-            "the layer reconnects by itself once it answers."
-        )
+    def _error(self, problem: str) -> ChannelLayerConnectionError:
+        return unreachable(self._conns.hosts[self._index].describe(), problem)

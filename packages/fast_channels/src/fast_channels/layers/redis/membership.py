@@ -23,9 +23,11 @@ import logging
 import time
 from collections.abc import Callable
 
+from ...exceptions import ChannelLayerConnectionError
 from .connections import RedisConnections
 from .guard import COMMAND_TIMEOUT
 from .mailbox import cancel_and_wait, now_ms
+from .pipe import pack
 from .readers import RETRYABLE
 from .scripts import GROUP_ADD, group_key
 
@@ -77,7 +79,8 @@ class MembershipKeeper:
             try:
                 async with asyncio.timeout(COMMAND_TIMEOUT):  # a silent Redis must not stall it
                     await self.refresh()
-            except (*RETRYABLE, TimeoutError) as exc:  # the inbox reader reports outages
+            except (*RETRYABLE, TimeoutError, ChannelLayerConnectionError) as exc:
+                # The inbox reader reports outages; this only retries.
                 logger.debug("group heartbeat failed, retrying in %ss: %s", self.interval, exc)
 
     def _current(self) -> list[tuple[str, str]]:
@@ -102,7 +105,7 @@ class MembershipKeeper:
         stamp, ttl = now_ms(), int(self._group_expiry * 1000)
         results = await asyncio.gather(
             *(
-                GROUP_ADD(self._conns.client(index), keys, [stamp, ttl, *channels])
+                GROUP_ADD(self._conns.pipe(index), keys, [stamp, ttl, *channels])
                 for index, (keys, channels) in by_shard.items()
             ),
             return_exceptions=True,
@@ -119,11 +122,10 @@ class MembershipKeeper:
             by_shard.setdefault(self._conns.shard_for(group), []).append((group, channel))
         self._added.clear()
         for index, pairs in by_shard.items():
-            pipe = self._conns.client(index).pipeline(transaction=False)
-            for group, channel in pairs:
-                pipe.zrem(group_key(self._prefix, group), channel)
+            pipe = self._conns.pipe(index)
+            removals = [pipe.call(pack(b"ZREM", group_key(self._prefix, g), c)) for g, c in pairs]
             try:
                 async with asyncio.timeout(CLOSE_TIMEOUT):  # never let close() hang
-                    await pipe.execute()
-            except (*RETRYABLE, TimeoutError) as exc:
+                    await asyncio.gather(*removals)  # pipelined: one write, one read burst
+            except (*RETRYABLE, TimeoutError, ChannelLayerConnectionError) as exc:
                 logger.info("could not remove %d memberships at close: %s", len(pairs), exc)

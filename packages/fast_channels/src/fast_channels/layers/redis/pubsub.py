@@ -24,8 +24,8 @@ from ..base import BaseChannelLayer
 from ..capacity import Pattern
 from ..naming import require_valid_channel_name, require_valid_group_name, require_valid_message
 from .connections import RedisConnections
-from .hosts import parse_hosts
 from .inbox import Inbox
+from .pipe import pack_publish
 from .serializers import Serializer, build_serializer
 from .subscriber import Callback
 from .subscriptions import LoopSubscriptions
@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 #: Seconds between two "buffer full" warnings of one layer.
 DROP_WARNING_INTERVAL = 10.0
+#: Seconds a PUBLISH may wait for its reply before the connection is dropped.
+PUBLISH_TIMEOUT = 5.0
 
 _REFUSED = {
     "expiry": "pub/sub stores nothing, so no message can expire; messages are delivered "
@@ -124,14 +126,13 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
         self.on_disconnect = on_disconnect
         self.on_reconnect = on_reconnect
         self._serializer = build_serializer(serializer, symmetric_encryption_keys)
-        self._conns = RedisConnections(
-            parse_hosts(
-                hosts,
-                sentinels=sentinels,
-                service_name=service_name,
-                sentinel_kwargs=sentinel_kwargs,
-                connection_kwargs=connection_kwargs,
-            )
+        self._conns = RedisConnections.from_arguments(
+            hosts,
+            sentinels=sentinels,
+            service_name=service_name,
+            sentinel_kwargs=sentinel_kwargs,
+            connection_kwargs=connection_kwargs,
+            reply_timeout=PUBLISH_TIMEOUT,
         )
         self._states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopSubscriptions] = (
             weakref.WeakKeyDictionary()
@@ -147,10 +148,8 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
         require_valid_channel_name(channel)
         require_valid_message(message)
         payload = self._serializer.dumps(message)
-        state = self._state()
-        shard = self._conns.shard_for(channel)
-        publisher = state.publishers.get(shard) or state.publisher(shard)
-        await publisher.publish(state.channel_key(channel), payload)
+        key = self._state().channel_key(channel)
+        await self._conns.pipe(self._conns.shard_for(channel)).call(pack_publish(key, payload))
 
     async def receive(self, channel: str) -> dict[str, Any]:
         """Return the next message on ``channel``, subscribing to it on first use.
@@ -213,10 +212,8 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
         require_valid_group_name(group)
         require_valid_message(message)
         payload = self._serializer.dumps(message)
-        state = self._state()
-        shard = self._conns.shard_for(group)
-        publisher = state.publishers.get(shard) or state.publisher(shard)
-        await publisher.publish(state.group_key(group), payload)
+        key = self._state().group_key(group)
+        await self._conns.pipe(self._conns.shard_for(group)).call(pack_publish(key, payload))
 
     # Lifecycle ----------------------------------------------------------------------
 

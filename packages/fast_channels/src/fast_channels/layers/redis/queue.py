@@ -16,7 +16,8 @@ Keys and scripts are described in :mod:`.scripts`.
 Bounds (defaults), each covered by a test against a real server:
 
 - a call to a Redis that refuses connections fails at once, one that does not
-  answer fails within 10 s (:mod:`.guard`), with ``ChannelLayerConnectionError``;
+  answer fails within about 10 s (:mod:`.pipe`, :mod:`.guard`), with
+  ``ChannelLayerConnectionError``;
   a ``receive()`` on a process-local channel waits through the outage instead;
 - after Redis comes back empty, connected consumers are in their groups again
   within ``heartbeat_interval`` (2 s) plus at most 1 s of reconnect back-off;
@@ -45,11 +46,12 @@ from ..naming import (
     require_valid_group_name,
     require_valid_message,
 )
+from . import guard
 from .connections import RedisConnections
-from .guard import COMMAND_TIMEOUT, QUEUE_CONNECTION_DEFAULTS, guarded
-from .hosts import parse_hosts
+from .guard import QUEUE_CONNECTION_DEFAULTS
 from .loop_state import LoopState, LoopStates
 from .mailbox import now_ms
+from .pipe import pack
 from .scripts import GROUP_ADD, GROUP_MEMBERS, GROUP_SEND, PUSH_MANY, SEND, group_key, queue_keys
 from .serializers import Serializer, build_serializer
 
@@ -107,21 +109,21 @@ class RedisChannelLayer(BaseChannelLayer):
             raise ValueError("group_expiry, heartbeat_interval and member_timeout must be > 0")
         self.prefix = prefix
         self.group_expiry = group_expiry
-        hosts_config = parse_hosts(
+        self._conns = RedisConnections.from_arguments(
             hosts,
             sentinels=sentinels,
             service_name=service_name,
             sentinel_kwargs=sentinel_kwargs,
             connection_kwargs={**QUEUE_CONNECTION_DEFAULTS, **(connection_kwargs or {})},
+            reply_timeout=guard.COMMAND_TIMEOUT,
         )
-        self._conns = RedisConnections(hosts_config)
         self._serializer = build_serializer(serializer, symmetric_encryption_keys)
         self._has_patterns = bool(channel_capacity)
         # A live member is re-asserted well within the window it must be seen in.
         self.member_timeout = min(member_timeout, group_expiry)
         self.heartbeat_interval = min(heartbeat_interval, self.member_timeout / 3)
-        timeouts = [float(h.options.get("socket_timeout") or 0) for h in hosts_config]
-        shortest = min([t for t in timeouts if t > 0] or [COMMAND_TIMEOUT])
+        timeouts = [float(h.options.get("socket_timeout") or 0) for h in self._conns.hosts]
+        shortest = min([t for t in timeouts if t > 0] or [guard.COMMAND_TIMEOUT])
         self._block = max(0.1, min(5.0, shortest / 2))  # a blocking pop must beat the timeout
         self._states = LoopStates()
 
@@ -154,8 +156,7 @@ class RedisChannelLayer(BaseChannelLayer):
         index = self._conns.shard_for(list_key)
         capacity = self.get_capacity(channel)
         args = (entry, capacity, int(self.expiry * 1000), now, channel)
-        async with guarded(self._conns, index):
-            pushed = await SEND(self._conns.client(index), (list_key, count_key), args)
+        pushed = await SEND(self._conns.pipe(index), (list_key, count_key), args)
         if not pushed:
             raise ChannelFull(
                 f"Channel {channel!r} already holds {capacity} messages: nothing was sent. "
@@ -194,8 +195,7 @@ class RedisChannelLayer(BaseChannelLayer):
         require_valid_channel_name(channel)
         index = self._conns.shard_for(group)
         args = (now_ms(), int(self.group_expiry * 1000), channel)
-        async with guarded(self._conns, index):
-            await GROUP_ADD(self._conns.client(index), [group_key(self.prefix, group)], args)
+        await GROUP_ADD(self._conns.pipe(index), [group_key(self.prefix, group)], args)
         if is_process_local(channel):
             self._state().members.add(group, channel)
 
@@ -205,8 +205,7 @@ class RedisChannelLayer(BaseChannelLayer):
         if is_process_local(channel):
             self._state().members.discard(group, channel)
         index = self._conns.shard_for(group)
-        async with guarded(self._conns, index):
-            await self._conns.client(index).zrem(group_key(self.prefix, group), channel)
+        await self._conns.pipe(index).call(pack(b"ZREM", group_key(self.prefix, group), channel))
 
     async def group_send(self, group: str, message: dict[str, Any]) -> None:
         require_valid_group_name(group)
@@ -219,11 +218,9 @@ class RedisChannelLayer(BaseChannelLayer):
         key = group_key(self.prefix, group)
         if self._conns.shard_count == 1 and not self._has_patterns:
             args = (now, *cutoffs, self.prefix, self.capacity, int(self.expiry * 1000), deadline)
-            async with guarded(self._conns, index):
-                _, skipped = await GROUP_SEND(self._conns.client(index), [key], (*args, payload))
+            _, skipped = await GROUP_SEND(self._conns.pipe(index), [key], (*args, payload))
         else:
-            async with guarded(self._conns, index):
-                members = await GROUP_MEMBERS(self._conns.client(index), [key], cutoffs)
+            members = await GROUP_MEMBERS(self._conns.pipe(index), [key], cutoffs)
             skipped = await self._push_many([m.decode() for m in members], now, deadline, payload)
         if skipped:
             self.dropped_messages += skipped
@@ -243,8 +240,7 @@ class RedisChannelLayer(BaseChannelLayer):
 
         async def push(index: int, pairs: list[str | int]) -> int:
             head = (now, self.prefix, int(self.expiry * 1000), deadline, payload)
-            async with guarded(self._conns, index):
-                return int(await PUSH_MANY(self._conns.client(index), (), (*head, *pairs)))
+            return int(await PUSH_MANY(self._conns.pipe(index), (), (*head, *pairs)))
 
         results = await asyncio.gather(*(push(i, pairs) for i, pairs in by_shard.items()))
         return sum(results)
@@ -256,13 +252,16 @@ class RedisChannelLayer(BaseChannelLayer):
         state = self._state()
         state.forget_messages()
         for index in range(self._conns.shard_count):
-            client = self._conns.client(index)
-            cursor = None
-            while cursor != 0:  # one deadline per batch: a big keyspace takes many
-                async with guarded(self._conns, index):
-                    cursor, keys = await client.scan(cursor or 0, f"{self.prefix}:*", 1000)
-                    if keys:
-                        await client.unlink(*keys)
+            pipe = self._conns.pipe(index)
+            cursor = b"0"
+            while True:  # each call is bounded on its own: a big keyspace takes many
+                cursor, keys = await pipe.call(
+                    pack(b"SCAN", cursor, b"MATCH", f"{self.prefix}:*", b"COUNT", 1000)
+                )
+                if keys:
+                    await pipe.call(pack(b"UNLINK", *keys))
+                if cursor == b"0":
+                    break
 
     async def close(self) -> None:
         """Stop this event loop's readers and heartbeat, leave groups, close connections.

@@ -15,13 +15,14 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from redis.asyncio import Connection
+from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ...exceptions import ChannelLayerConnectionError
 from .connections import RedisConnections
+from .dedicated import connect, dedicated_connection, disconnect
 from .guard import COMMAND_TIMEOUT, guarded
 from .mailbox import Mailbox, cancel_and_wait, now_ms
 from .scripts import UNCOUNT, parse_entry
@@ -56,7 +57,7 @@ class FlushCutoff:
 class InboxReader:
     """Drain one inbox list into per-channel mailboxes; reconnect forever.
 
-    The reader keeps one connection of the pool for itself and speaks to it
+    The reader has a dedicated connection (:mod:`.dedicated`) and speaks to it
     directly (a blocking pop plus a batch pop, one write per round trip), which
     costs far less per message than going through the pool each time.
     """
@@ -85,7 +86,7 @@ class InboxReader:
         self._task: asyncio.Task[None] | None = None
         self._report_task: asyncio.Task[None] | None = None
         self._report_timer: asyncio.TimerHandle | None = None
-        self._conn: Connection | None = None
+        self._conn: AbstractConnection | None = None
         self._script_missing = False
         self._blmpop = True
         self.outage = False
@@ -139,8 +140,8 @@ class InboxReader:
         while args := self._take_received():
             try:
                 async with asyncio.timeout(COMMAND_TIMEOUT):
-                    await UNCOUNT(self._conns.client(self._index), [self._count_key], args)
-            except (*RETRYABLE, TimeoutError):
+                    await UNCOUNT(self._conns.pipe(self._index), [self._count_key], args)
+            except (*RETRYABLE, TimeoutError, ChannelLayerConnectionError):
                 self._restore(args)  # Redis is away: report them later
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF)
@@ -175,11 +176,13 @@ class InboxReader:
 
     async def _fetch(self) -> list[bytes]:
         if self._conn is None:
-            pool = self._conns.client(self._index).connection_pool
+            conn = dedicated_connection(self._conns.client(self._index).connection_pool)
             try:
-                self._conn = await pool.get_connection()
-            except TypeError:  # redis-py < 5.3 wants a command name
-                self._conn = await pool.get_connection("BRPOP")  # type: ignore[arg-type, unused-ignore]
+                await connect(conn)
+            except BaseException:
+                await disconnect(conn)
+                raise
+            self._conn = conn
         conn = self._conn
         # During a burst, what was received rides along in the same write.
         args = self._take_received() if self._pending_total >= PIGGYBACK_MIN else []
@@ -199,7 +202,9 @@ class InboxReader:
             await self._drop_connection()  # replies may be half read: never reuse it
             raise
 
-    async def _exchange(self, conn: Connection, commands: _Commands, args: _Args) -> list[bytes]:
+    async def _exchange(
+        self, conn: AbstractConnection, commands: _Commands, args: _Args
+    ) -> list[bytes]:
         await conn.send_packed_command(conn.pack_commands(commands))
         if args:
             try:
@@ -236,8 +241,7 @@ class InboxReader:
     async def _drop_connection(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            await conn.disconnect(nowait=True)
-            await self._conns.client(self._index).connection_pool.release(conn)
+            await disconnect(conn)
 
     def _dispatch(self, entries: list[bytes]) -> None:
         now = now_ms()

@@ -20,13 +20,10 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from redis.exceptions import NoScriptError
 
 from ..naming import is_process_local, non_local_name
-
-EncodableArg = bytes | str | int | float
+from .pipe import Arg, ShardPipe, pack
 
 
 def queue_keys(prefix: str, channel: str) -> tuple[str, str]:
@@ -54,20 +51,14 @@ class Script:
     def __init__(self, source: str) -> None:
         self.source = source
         self.sha = hashlib.sha1(source.encode()).hexdigest()
+        self._sha = self.sha.encode()
 
-    async def __call__(
-        self, client: Redis, keys: Sequence[str], args: Sequence[EncodableArg]
-    ) -> Any:
-        params: list[Any] = [*keys, *args]
+    async def __call__(self, pipe: ShardPipe, keys: Sequence[str], args: Sequence[Arg]) -> Any:
+        """Run the script on ``pipe``'s shard; one round trip unless the server forgot it."""
         try:
-            return await client.evalsha(self.sha, len(keys), *params)  # type: ignore[misc]  # redis-py types this as sync-or-async
+            return await pipe.call(pack(b"EVALSHA", self._sha, len(keys), *keys, *args))
         except NoScriptError:  # a restarted or failed-over server forgets scripts
-            return await client.eval(self.source, len(keys), *params)  # type: ignore[misc]
-
-    def queue(self, pipe: Pipeline, keys: Sequence[str], args: Sequence[EncodableArg]) -> None:
-        """Add an EVALSHA to ``pipe`` (check its result for a NoScriptError)."""
-        params: list[Any] = [*keys, *args]
-        pipe.evalsha(self.sha, len(keys), *params)
+            return await pipe.call(pack(b"EVAL", self.source, len(keys), *keys, *args))
 
 
 # Shared Lua: capacity check (skipping expired heads) and push of one entry.

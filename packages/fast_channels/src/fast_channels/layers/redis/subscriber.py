@@ -26,7 +26,7 @@ from typing import Any
 from redis.asyncio.connection import AbstractConnection
 
 from ...exceptions import ChannelLayerConnectionError
-from .dedicated import CONNECTION_ERRORS, connect, disconnect
+from .dedicated import CONNECTION_ERRORS, connect, disconnect, unreachable
 
 logger = logging.getLogger(__name__)
 
@@ -264,10 +264,7 @@ class ShardSubscriber:
                 return
 
     def _error(self, exc: Exception) -> ChannelLayerConnectionError:
-        return ChannelLayerConnectionError(
-            f"Redis at {self.describe} is unreachable ({exc}); could not subscribe. "
-            "Check that it is running (redis-cli ping); the layer reconnects by itself."
-        )
+        return unreachable(self.describe, f"is unreachable ({exc})", "Could not subscribe.")
 
     def _fire(self, callback: Callback | None) -> None:
         """Call a user callback; run it as a task if it is async; never let it break us."""

@@ -4,8 +4,9 @@ Local channels have an :class:`~.inbox.Inbox`; every Redis name this process
 listens to (a channel, or a group with local members) has a
 :class:`~.inbox.Route` to the inboxes its messages go to. A route exists
 exactly while its name is subscribed, so two local members of one group
-share one subscription, dropped with the last of them. Connections (one
-subscriber and one publisher per shard) are created on first use.
+share one subscription, dropped with the last of them. Subscriber
+connections (one per shard) are created on first use; publishing goes
+through the shared pipes of :class:`~.connections.RedisConnections`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from ...exceptions import ChannelLayerConnectionError
 from .connections import RedisConnections
 from .dedicated import dedicated_connection
 from .inbox import Inbox, Route
-from .publisher import ShardPublisher
 from .subscriber import Callback, ShardSubscriber
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,6 @@ class LoopSubscriptions:
         self._on_drop = on_drop
         self._on_disconnect = on_disconnect
         self._on_reconnect = on_reconnect
-        self.publishers: dict[int, ShardPublisher] = {}
         self.subscribers: dict[int, ShardSubscriber] = {}
         self.inboxes: dict[str, Inbox] = {}
         self.groups: dict[str, dict[str, None]] = {}
@@ -66,15 +65,6 @@ class LoopSubscriptions:
         return (self._group_prefix + group).encode()
 
     # Connections ----------------------------------------------------------------------
-
-    def publisher(self, shard: int) -> ShardPublisher:
-        publisher = self.publishers.get(shard)
-        if publisher is None:
-            pool = self._conns.client(shard).connection_pool
-            publisher = self.publishers[shard] = ShardPublisher(
-                lambda: dedicated_connection(pool), self._conns.hosts[shard].describe()
-            )
-        return publisher
 
     def subscriber(self, shard: int) -> ShardSubscriber:
         subscriber = self.subscribers.get(shard)
@@ -219,8 +209,6 @@ class LoopSubscriptions:
             inbox.fail_waiters(closed)
         for subscriber in self.subscribers.values():
             await subscriber.close()
-        for publisher in self.publishers.values():
-            await publisher.close()
 
 
 def _log_failure(task: asyncio.Future[None]) -> None:
