@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from fast_channels.layers.redis.inbox import Inbox
 from fast_channels.layers.redis.pipe import pack, pack_publish
+from redis.connection import Connection
 
 
 def test_a_full_inbox_drops_the_oldest_and_says_so() -> None:
@@ -43,8 +43,6 @@ def test_pack_publish_is_resp() -> None:
 
 
 def test_pack_matches_redis_py() -> None:
-    from redis.connection import Connection
-
     args = (b"EVALSHA", "sha", 2, "k:é", b"\x00\r\n", 1.5, -3)
     assert pack(*args) == b"".join(Connection().pack_command(*args))
     assert pack_publish(b"ch", b"x") == pack(b"PUBLISH", b"ch", b"x")

@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 from fast_channels.exceptions import ChannelLayerConnectionError
-from fast_channels.layers.redis import RedisPubSubChannelLayer, dedicated
-from fast_channels.layers.redis import pubsub
+from fast_channels.layers.redis import RedisPubSubChannelLayer, dedicated, pubsub
 from fast_channels.layers.redis.subscriber import ShardSubscriber
 
 from sandbox.redis_process import RedisProcess

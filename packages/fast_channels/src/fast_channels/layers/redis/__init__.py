@@ -5,8 +5,10 @@
 - :class:`RedisPubSubChannelLayer` — Redis pub/sub: lowest latency,
   fire-and-forget (nothing is stored).
 
-Both share host parsing, sharding, per-event-loop connections and
-serialization (:mod:`.hosts`, :mod:`.connections`, :mod:`.serializers`).
+Both share host parsing, sharding, per-event-loop connections, the pipelined
+connection their short calls go through, the connection error they raise and
+serialization (:mod:`.hosts`, :mod:`.connections`, :mod:`.pipe`,
+:mod:`.dedicated`, :mod:`.serializers`).
 """
 
 from __future__ import annotations

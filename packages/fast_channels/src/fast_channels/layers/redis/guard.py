@@ -1,14 +1,16 @@
-"""One deadline per Redis call of the queue layer, instead of one per socket operation.
+"""The queue layer's per-call deadline, and its bound for calls over the pool.
 
+Most calls go through a shard's :class:`~.pipe.ShardPipe`, whose watchdog
+fails them ``COMMAND_TIMEOUT`` seconds (plus at most a quarter of it) after
+Redis stopped answering. The few commands that block (BRPOP on a named
+channel) use the pool instead, with connections that have no socket timeout:
 redis-py's ``socket_timeout`` arms a timer for every read and wraps every
-write's drain in a task (Python 3.11), which costs about as much CPU as the
-command itself. The queue layer therefore runs its connections without a
-socket timeout and bounds each whole call with one deadline: a call to an
-unreachable or silent Redis still fails within ``COMMAND_TIMEOUT`` seconds
-with a clear :class:`~fast_channels.exceptions.ChannelLayerConnectionError`.
-As with any timeout, a command already written may still run when the server
-wakes up (a timed-out ``send`` can be delivered late); the connection is
-dropped, so its reply is never mistaken for another call's.
+write's drain in a task (Python 3.11). :class:`guarded` bounds each such whole
+call with one deadline instead. Either way a call to an unreachable or silent
+Redis fails within a bounded time with a clear
+:class:`~fast_channels.exceptions.ChannelLayerConnectionError`. As with any
+timeout, a command already written may still run when the server wakes up (a
+timed-out ``send`` can be delivered late).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from ...exceptions import ChannelLayerConnectionError
 from .connections import RedisConnections
 from .dedicated import unreachable
 
-#: Seconds a single layer call may wait for Redis (pool wait, connect and reply).
+#: Seconds a layer call may wait for Redis replies (read when a layer is built).
 COMMAND_TIMEOUT = 10.0
 #: What the queue layer's connections use unless ``connection_kwargs`` says otherwise.
 QUEUE_CONNECTION_DEFAULTS = {"socket_timeout": None}

@@ -1,7 +1,7 @@
 """One shared Redis pub/sub connection per shard, kept alive across outages.
 
-A :class:`ShardSubscriber` owns a dedicated connection (not borrowed from the
-publishing pool, so a slow subscriber never starves publishers) and one reader
+A :class:`ShardSubscriber` owns a dedicated connection (not the shard's
+publishing pipe, so a slow subscriber never holds up publishes) and one reader
 task. The reader hands every ``message`` push to a ``deliver(name, data)``
 callback without decoding it, so the hot path is one parse and one call.
 
