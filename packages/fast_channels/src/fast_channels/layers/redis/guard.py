@@ -1,16 +1,15 @@
 """The queue layer's per-call deadline, and its bound for calls over the pool.
 
 Most calls go through a shard's :class:`~.pipe.ShardPipe`, whose watchdog
-fails them ``COMMAND_TIMEOUT`` seconds (plus at most a quarter of it) after
-Redis stopped answering. The few commands that block (BRPOP on a named
-channel) use the pool instead, with connections that have no socket timeout:
-redis-py's ``socket_timeout`` arms a timer for every read and wraps every
-write's drain in a task (Python 3.11). :class:`guarded` bounds each such whole
-call with one deadline instead. Either way a call to an unreachable or silent
-Redis fails within a bounded time with a clear
-:class:`~fast_channels.exceptions.ChannelLayerConnectionError`. As with any
-timeout, a command already written may still run when the server wakes up (a
-timed-out ``send`` can be delivered late).
+fails them once Redis has not answered for ``COMMAND_TIMEOUT`` seconds. The
+few commands that block (BRPOP on a named channel) use the pool instead, with
+connections that have no socket timeout: redis-py's ``socket_timeout`` arms a
+timer for every read and wraps every write's drain in a task (Python 3.11).
+:class:`guarded` bounds each such whole call with one deadline instead.
+Either way a call to an unreachable or silent Redis fails within a bounded
+time with a clear :class:`~fast_channels.exceptions.ChannelLayerConnectionError`.
+As with any timeout, a command already written may still run when the server
+wakes up (a timed-out ``send`` can be delivered late).
 """
 
 from __future__ import annotations

@@ -14,9 +14,10 @@ connection fails every waiting call with
 :class:`~fast_channels.exceptions.ChannelLayerConnectionError` at once, the
 next call reconnects (one attempt, within the connect timeout), and a
 watchdog drops a connection whose replies stall for ``reply_timeout``
-seconds, so no call waits much longer than that. A call that timed out may
-still have run on the server (its reply arrived too late); a cancelled call
-keeps its place in the reply order, so no reply is mistaken for another's.
+seconds, so no call waits longer than that for a silent server. A call that
+timed out may still have run on the server (its reply arrived too late); a
+cancelled call keeps its place in the reply order, so no reply is mistaken
+for another's.
 """
 
 from __future__ import annotations
@@ -166,15 +167,22 @@ class ShardPipe:
                         future.set_result(reply)
 
     async def _watch(self, conn: AbstractConnection) -> None:
-        """Drop the connection when replies stop for ``reply_timeout`` while calls wait."""
+        """Drop the connection when replies stop for ``reply_timeout`` while calls wait.
+
+        One timer for the whole connection, not one per call: it wakes when the
+        oldest possible deadline is due (``_progress`` only moves forward), so a
+        call never waits more than ``reply_timeout`` without any reply arriving.
+        """
         loop = asyncio.get_running_loop()
+        timeout = self.reply_timeout
         while self._conn is conn:
-            await asyncio.sleep(self.reply_timeout / 4)
-            if self._waiting and loop.time() - self._progress >= self.reply_timeout:
-                problem = f"did not answer within {self.reply_timeout}s"
+            delay = self._progress + timeout - loop.time() if self._waiting else timeout
+            if delay <= 0:
+                problem = f"did not answer within {timeout}s"
                 self._broken(conn, unreachable(self.describe, problem))
                 await disconnect(conn)
                 return
+            await asyncio.sleep(delay)
 
     def _broken(self, conn: AbstractConnection, error: ChannelLayerConnectionError) -> None:
         """Forget ``conn`` and fail everything waiting on it with ``error``."""

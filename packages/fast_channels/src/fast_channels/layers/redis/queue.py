@@ -16,7 +16,7 @@ Keys and scripts are described in :mod:`.scripts`.
 Bounds (defaults), each covered by a test against a real server:
 
 - a call to a Redis that refuses connections fails at once, one that does not
-  answer fails within 10 to 12.5 s (:mod:`.pipe`, :mod:`.guard`), with
+  answer fails within 10 s (:mod:`.pipe`, :mod:`.guard`), with
   ``ChannelLayerConnectionError``;
   a ``receive()`` on a process-local channel waits through the outage instead;
 - after Redis comes back empty, connected consumers are in their groups again
