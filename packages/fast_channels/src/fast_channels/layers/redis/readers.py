@@ -25,6 +25,7 @@ from .connections import RedisConnections
 from .dedicated import connect, dedicated_connection, disconnect
 from .guard import COMMAND_TIMEOUT, guarded
 from .mailbox import Mailbox, cancel_and_wait, now_ms
+from .pipe import pack
 from .scripts import UNCOUNT, parse_entry
 
 logger = logging.getLogger("fast_channels.layers.redis")
@@ -37,7 +38,6 @@ MAX_BACKOFF = 1.0
 #: At most this many seconds after a receive, Redis knows the message no longer
 #: counts against capacity (usually sooner: the reader's next fetch carries it).
 REPORT_DELAY = 0.005
-_Commands = list[tuple[str | int | float | bytes, ...]]
 _Args = list[str | int]
 #: Received messages that make the reader's next fetch carry the report.
 PIGGYBACK_MIN = 32
@@ -89,6 +89,7 @@ class InboxReader:
         self._conn: AbstractConnection | None = None
         self._script_missing = False
         self._blmpop = True
+        self._packed_pop: bytes | None = None
         self.outage = False
 
     def mailbox(self, channel: str) -> Mailbox:
@@ -186,26 +187,20 @@ class InboxReader:
         conn = self._conn
         # During a burst, what was received rides along in the same write.
         args = self._take_received() if self._pending_total >= PIGGYBACK_MIN else []
-        commands: _Commands = []
+        command = self._pop_command()
         if args:
             script = UNCOUNT.source if self._script_missing else UNCOUNT.sha
             verb = "EVAL" if self._script_missing else "EVALSHA"
-            commands.append((verb, script, 1, self._count_key, *args))
-        if self._blmpop:  # Redis 7: block for one, take up to BATCH, in one command
-            commands.append(("BLMPOP", self._block, 1, self._inbox, "RIGHT", "COUNT", BATCH))
-        else:
-            commands += [("BRPOP", self._inbox, self._block), ("RPOP", self._inbox, BATCH)]
+            command = pack(verb, script, 1, self._count_key, *args) + command
         try:
             async with asyncio.timeout(self._block + COMMAND_TIMEOUT):  # a silent peer
-                return await self._exchange(conn, commands, args)
+                return await self._exchange(conn, command, args)
         except BaseException:
             await self._drop_connection()  # replies may be half read: never reuse it
             raise
 
-    async def _exchange(
-        self, conn: AbstractConnection, commands: _Commands, args: _Args
-    ) -> list[bytes]:
-        await conn.send_packed_command(conn.pack_commands(commands))
+    async def _exchange(self, conn: AbstractConnection, command: bytes, args: _Args) -> list[bytes]:
+        await conn.send_packed_command(command, check_health=False)
         if args:
             try:
                 await conn.read_response()
@@ -219,11 +214,22 @@ class InboxReader:
             if not self._blmpop:
                 raise
             self._blmpop = False  # Redis < 7: BRPOP + RPOP from now on
+            self._packed_pop = None
             return []
         if self._blmpop:
             return list(popped[1]) if popped else []
         more = await conn.read_response()
         return [popped[1], *(more or [])] if popped else list(more or [])
+
+    def _pop_command(self) -> bytes:
+        """The packed pop, the same every time (so packed once)."""
+        if self._packed_pop is None:  # Redis 7: block for one, take up to BATCH, in one command
+            self._packed_pop = (
+                pack(b"BLMPOP", self._block, 1, self._inbox, b"RIGHT", b"COUNT", BATCH)
+                if self._blmpop
+                else pack(b"BRPOP", self._inbox, self._block) + pack(b"RPOP", self._inbox, BATCH)
+            )
+        return self._packed_pop
 
     def _take_received(self) -> list[str | int]:
         args: list[str | int] = []
