@@ -13,11 +13,13 @@ serialization (:mod:`.hosts`, :mod:`.connections`, :mod:`.pipe`,
 
 from __future__ import annotations
 
-try:
-    import redis.asyncio  # noqa: F401  (checked here so the error names the extra)
-except ImportError as exc:  # pragma: no cover - exercised without the extra installed
+try:  # checked here so the error names the extra, not a module deep inside
+    import msgpack  # noqa: F401
+    import redis.asyncio  # noqa: F401
+except ImportError as exc:
     raise ImportError(
-        'fast_channels.layers.redis needs the Redis client: pip install "fast-channels[redis]"'
+        f"fast_channels.layers.redis needs {exc.name!r}, which is not installed: "
+        'pip install "fast-channels[redis]"'
     ) from exc
 
 from .pubsub import RedisPubSubChannelLayer
