@@ -10,7 +10,6 @@ import json
 from collections.abc import AsyncIterator
 
 import pytest
-import uvicorn
 from fast_channels.consumer.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from fast_channels.layers import InMemoryChannelLayer, register_channel_layer
 from fastapi import FastAPI
@@ -19,7 +18,7 @@ from starlette.routing import WebSocketRoute
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from sandbox.redis_process import free_port
+from tests.uvicorn_server import serve
 
 
 # Copied verbatim from the user guide (channel-layer-setup-guide.rst, "Use in consumers").
@@ -75,20 +74,8 @@ def build_app() -> FastAPI:
 
 @pytest.fixture
 async def server_url() -> AsyncIterator[str]:
-    port = free_port()
-    config = uvicorn.Config(build_app(), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started or task.done():
-            break
-        await asyncio.sleep(0.01)
-    if not server.started:
-        task.result() if task.done() else task.cancel()
-        raise RuntimeError("uvicorn did not start")
-    yield f"ws://127.0.0.1:{port}"
-    server.should_exit = True
-    await asyncio.wait_for(task, timeout=10)
+    async with serve(build_app()) as url:
+        yield url
 
 
 async def test_both_clients_see_user_joined_when_the_second_connects(server_url: str) -> None:

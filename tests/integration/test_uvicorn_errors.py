@@ -7,7 +7,6 @@ import logging
 from collections.abc import AsyncIterator
 
 import pytest
-import uvicorn
 from fast_channels.consumer.websocket import AsyncWebsocketConsumer
 from fast_channels.layers import InMemoryChannelLayer, register_channel_layer
 from starlette.applications import Starlette
@@ -15,7 +14,7 @@ from starlette.routing import WebSocketRoute
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
 
-from sandbox.redis_process import free_port
+from tests.uvicorn_server import serve
 
 
 class Fragile(AsyncWebsocketConsumer):
@@ -38,18 +37,8 @@ async def server_url() -> AsyncIterator[str]:
             WebSocketRoute("/misconfigured", Misconfigured.as_asgi()),
         ]
     )
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started or task.done():
-            break
-        await asyncio.sleep(0.01)
-    if not server.started:
-        raise RuntimeError("uvicorn did not start")
-    yield f"ws://127.0.0.1:{port}"
-    server.should_exit = True
-    await asyncio.wait_for(task, timeout=10)
+    async with serve(app) as url:
+        yield url
 
 
 async def test_handler_error_closes_with_1011_and_the_other_socket_keeps_working(
