@@ -18,6 +18,16 @@ from typing import Any
 from .settings import Settings, get_settings
 
 
+def require_text(text: str, what: str, max_chars: int) -> str:
+    """``text`` stripped; ``ValueError`` naming ``what`` when it is empty or too long."""
+    text = text.strip()
+    if not text:
+        raise ValueError(f"A {what} needs some text.")
+    if len(text) > max_chars:
+        raise ValueError(f"A {what} is at most {max_chars} characters, got {len(text)}.")
+    return text
+
+
 def error_event(code: str, message: str) -> dict[str, str]:
     """The one shape of error the sandbox sends to a browser."""
     return {"type": "error", "code": code, "message": message}

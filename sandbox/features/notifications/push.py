@@ -12,6 +12,7 @@ from typing import Any
 
 from fast_channels.layers import get_channel_layer
 
+from ...guards import require_text
 from ...layers import NOTIFICATIONS
 
 #: Every notifications consumer joins this group on the "notifications" layer.
@@ -21,12 +22,7 @@ MAX_TEXT_CHARS = 500
 
 def check_text(text: str) -> str:
     """The text to send, stripped; ``ValueError`` when empty or too long."""
-    text = text.strip()
-    if not text:
-        raise ValueError("A notification needs some text.")
-    if len(text) > MAX_TEXT_CHARS:
-        raise ValueError(f"A notification is at most {MAX_TEXT_CHARS} characters, got {len(text)}.")
-    return text
+    return require_text(text, "notification", MAX_TEXT_CHARS)
 
 
 async def push_notification(text: str, source: str) -> dict[str, Any]:

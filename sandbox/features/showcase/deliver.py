@@ -7,6 +7,8 @@ from typing import Any
 
 from fast_channels.layers import get_channel_layer
 
+from ...guards import require_text
+
 #: Every showcase consumer joins this group on its own layer.
 GROUP = "showcase"
 MAX_TEXT_CHARS = 500
@@ -14,12 +16,7 @@ MAX_TEXT_CHARS = 500
 
 def check_text(text: str) -> str:
     """The text to send, stripped; ``ValueError`` when empty or too long."""
-    text = text.strip()
-    if not text:
-        raise ValueError("A showcase message needs some text.")
-    if len(text) > MAX_TEXT_CHARS:
-        raise ValueError(f"A showcase message is at most {MAX_TEXT_CHARS} characters.")
-    return text
+    return require_text(text, "showcase message", MAX_TEXT_CHARS)
 
 
 async def send_through(alias: str, text: str, source: str) -> dict[str, Any]:
