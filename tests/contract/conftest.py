@@ -10,6 +10,7 @@ once its module exists, any import error is a real failure.
 from __future__ import annotations
 
 import importlib
+import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 
@@ -17,6 +18,11 @@ import pytest
 from fast_channels.layers import BaseChannelLayer, InMemoryChannelLayer
 
 LayerFactory = Callable[[], BaseChannelLayer]
+
+#: The matrix runs this suite again with ``FAST_CHANNELS_TEST_PROTOCOL=3`` (RESP3)
+#: and ``=2``; unset, the layers' own default applies.
+_PROTOCOL = os.environ.get("FAST_CHANNELS_TEST_PROTOCOL")
+_CONNECTION_KWARGS = {"protocol": int(_PROTOCOL)} if _PROTOCOL else None
 
 _REDIS_CLASSES = {"redis": "RedisChannelLayer", "pubsub": "RedisPubSubChannelLayer"}
 
@@ -58,7 +64,9 @@ def layer_factory(request: pytest.FixtureRequest) -> LayerFactory:
     prefix = f"contract{uuid.uuid4().hex[:10]}"
 
     def make() -> BaseChannelLayer:
-        return cls(hosts=[redis_url], prefix=prefix)  # type: ignore[call-arg]
+        return cls(  # type: ignore[call-arg]
+            hosts=[redis_url], prefix=prefix, connection_kwargs=_CONNECTION_KWARGS
+        )
 
     return make
 

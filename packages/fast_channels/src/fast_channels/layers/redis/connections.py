@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
@@ -25,14 +26,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .dedicated import dedicated_connection
 from .hosts import HostConfig, parse_hosts
+from .options import connection_options, sentinel_options
 from .pipe import ShardPipe
 
-#: Defaults chosen so a call during an outage fails within a few seconds, not never.
-DEFAULT_OPTIONS: Mapping[str, Any] = {
-    "socket_connect_timeout": 2.0,
-    "socket_timeout": 10.0,
-    "socket_keepalive": True,
-}
 #: Connections per shard per loop; callers beyond this wait (never "Too many connections").
 DEFAULT_MAX_CONNECTIONS = 50
 POOL_WAIT_TIMEOUT = 20
@@ -51,30 +47,21 @@ def _retry() -> Retry:
     return Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2)
 
 
-def _make_client(config: HostConfig, max_connections: int) -> Redis:
-    options = {**DEFAULT_OPTIONS, **config.options}
+def _make_client(config: HostConfig, options: dict[str, Any], max_connections: int) -> Redis:
+    options = {**options}
     options.setdefault("retry", _retry())
     options.setdefault("retry_on_error", [RedisConnectionError, RedisTimeoutError])
     if config.is_sentinel:
         sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves __init__ unannotated
             list(config.sentinels),
-            sentinel_kwargs={
-                "socket_connect_timeout": options["socket_connect_timeout"],
-                "socket_timeout": 2.0,
-                **config.sentinel_kwargs,
-            },
+            sentinel_kwargs=sentinel_options(config, options),
             **options,
         )
         client: Redis = sentinel.master_for(str(config.service_name))
         return client
-    if config.url is not None:
-        pool = BlockingConnectionPool.from_url(
-            config.url, max_connections=max_connections, timeout=POOL_WAIT_TIMEOUT, **options
-        )
-    else:
-        pool = BlockingConnectionPool(
-            max_connections=max_connections, timeout=POOL_WAIT_TIMEOUT, **options
-        )
+    pool = BlockingConnectionPool(
+        max_connections=max_connections, timeout=POOL_WAIT_TIMEOUT, **options
+    )
     return Redis(connection_pool=pool)
 
 
@@ -93,6 +80,8 @@ class RedisConnections:
         self.hosts = hosts
         self.reply_timeout = reply_timeout
         self.max_connections = max_connections
+        #: Per shard: every option its connections are built from (see :mod:`.options`).
+        self.options = [connection_options(host) for host in hosts]
         self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[Redis | None]] = (
             weakref.WeakKeyDictionary()
         )
@@ -139,7 +128,9 @@ class RedisConnections:
             clients = self._per_loop[loop] = [None] * len(self.hosts)
         client = clients[index]
         if client is None:
-            client = clients[index] = _make_client(self.hosts[index], self.max_connections)
+            client = clients[index] = _make_client(
+                self.hosts[index], self.options[index], self.max_connections
+            )
         return client
 
     def pipe(self, index: int) -> ShardPipe:
@@ -153,11 +144,14 @@ class RedisConnections:
             self._last_loop, self._last_pipes = loop, pipes
         pipe = pipes[index]
         if pipe is None:
-            pool = self.client(index).connection_pool
             pipe = pipes[index] = ShardPipe(
-                lambda: dedicated_connection(pool), self.hosts[index].describe(), self.reply_timeout
+                lambda: self.dedicated(index), self.hosts[index].describe(), self.reply_timeout
             )
         return pipe
+
+    def dedicated(self, index: int) -> AbstractConnection:
+        """A new, unconnected connection to shard ``index``, outside the pool."""
+        return dedicated_connection(self.options[index], self.client(index).connection_pool)
 
     async def close(self) -> None:
         """Close this loop's clients; forget clients of loops that are closed."""

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
 from typing import Any
 
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import SentinelConnectionPool, SentinelManagedConnection
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ...exceptions import ChannelLayerConnectionError
+from .options import connection_class, single_connection_options
 
 #: Seconds to connect, including the handshake (AUTH, SELECT, CLIENT SETINFO);
 #: a frozen server accepts TCP connections but never answers the handshake.
@@ -26,24 +29,30 @@ CONNECT_TIMEOUT = 5.0
 CONNECTION_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 
 
-def dedicated_connection(pool: Any) -> AbstractConnection:
-    """A fresh connection built like ``pool``'s, for a pipe, a subscriber or a reader.
+def dedicated_connection(options: Mapping[str, Any], pool: Any = None) -> AbstractConnection:
+    """A fresh connection built from the shard's :func:`~.options.connection_options`.
 
-    Works for plain and Sentinel pools (a Sentinel connection asks the
-    sentinels for the current master each time it connects). It does not
-    retry by itself (callers decide), never arms a timeout around reads or
-    writes (a subscription is quiet by nature, and per-command timers are
-    the cost we avoid; watchdogs check liveness instead), and returns raw bytes.
+    For a pipe, a subscriber or a reader. ``pool`` is only needed for a
+    Sentinel-managed shard: its connection asks that pool's sentinels for the
+    current master each time it connects. Nothing of the pool's own state is
+    copied. The connection does not retry by itself (callers decide), never
+    arms a timeout around reads or writes (a subscription is quiet by nature,
+    and per-command timers are the cost we avoid; watchdogs check liveness
+    instead), and returns raw bytes.
     """
-    options = {
-        **pool.connection_kwargs,
+    kwargs = {
+        **single_connection_options(options),
         "retry": Retry(NoBackoff(), 0),
         "socket_timeout": None,
         "health_check_interval": 0,
-        "decode_responses": False,
     }
-    connection: AbstractConnection = pool.connection_class(**options)
-    return connection
+    if isinstance(pool, SentinelConnectionPool):
+        # The pool picked SentinelManagedConnection or its SSL twin; it needs the pool.
+        sentinel_class = pool.connection_class
+        if not issubclass(sentinel_class, SentinelManagedConnection):
+            raise TypeError(f"a Sentinel pool must build Sentinel-managed connections: {pool!r}")
+        return sentinel_class(connection_pool=pool, **kwargs)
+    return connection_class(options)(**kwargs)
 
 
 def unreachable(where: str, problem: str, note: str = "") -> ChannelLayerConnectionError:

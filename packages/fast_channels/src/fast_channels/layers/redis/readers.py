@@ -22,7 +22,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ...exceptions import ChannelLayerConnectionError
 from .connections import RedisConnections
-from .dedicated import connect, dedicated_connection, disconnect
+from .dedicated import connect, disconnect
 from .guard import COMMAND_TIMEOUT, guarded
 from .mailbox import Mailbox, cancel_and_wait, now_ms
 from .pipe import pack
@@ -177,7 +177,7 @@ class InboxReader:
 
     async def _fetch(self) -> list[bytes]:
         if self._conn is None:
-            conn = dedicated_connection(self._conns.client(self._index).connection_pool)
+            conn = self._conns.dedicated(self._index)
             try:
                 await connect(conn)
             except BaseException:

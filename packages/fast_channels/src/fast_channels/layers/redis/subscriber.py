@@ -201,8 +201,17 @@ class ShardSubscriber:
         try:
             read, deliver = conn.read_response, self._deliver
             while True:
-                response = await read()
+                # push_request: under RESP3, messages and confirmations are push
+                # frames, which redis-py would otherwise hand to its push handler
+                # while it keeps waiting. Under RESP2 the flag changes nothing.
+                response = await read(push_request=True)
                 self._reads += 1
+                if not isinstance(response, list):  # hiredis: a list subclass for pushes
+                    # RESP3 answers PING on a subscribed connection with a plain
+                    # reply (the token, or b"PONG"); RESP2 with [b"pong", token].
+                    if isinstance(response, bytes):
+                        self._ponged(response)
+                    continue
                 kind = response[0]
                 if kind == b"message":
                     deliver(response[1], response[2])

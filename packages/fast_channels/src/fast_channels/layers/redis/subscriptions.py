@@ -19,7 +19,6 @@ from typing import NamedTuple
 
 from ...exceptions import ChannelLayerConnectionError
 from .connections import RedisConnections
-from .dedicated import dedicated_connection
 from .inbox import Inbox, Route
 from .subscriber import Callback, ShardSubscriber
 
@@ -69,9 +68,8 @@ class LoopSubscriptions:
     def subscriber(self, shard: int) -> ShardSubscriber:
         subscriber = self.subscribers.get(shard)
         if subscriber is None:
-            pool = self._conns.client(shard).connection_pool
             subscriber = self.subscribers[shard] = ShardSubscriber(
-                lambda: dedicated_connection(pool),
+                lambda: self._conns.dedicated(shard),
                 self._deliver,
                 self._conns.hosts[shard].describe(),
                 on_disconnect=self._on_disconnect,

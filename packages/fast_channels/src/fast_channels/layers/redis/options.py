@@ -1,0 +1,86 @@
+"""The connection options of one shard, from what the user configured and nothing else.
+
+Pools, dedicated connections (pipes, subscribers, inbox readers) and Sentinel
+clients are all built from :func:`connection_options`, never by copying a
+redis-py pool's ``connection_kwargs``: since redis-py 8 those also carry the
+pool's own per-pool state (maintenance-notification handlers, ``orig_*``
+timeouts, an import registry) that must not be shared with connections built
+outside the pool.
+
+The protocol is chosen deliberately. When the user does not ask for one (no
+``protocol`` in ``connection_kwargs``, no ``?protocol=`` in the URL) the layers
+speak RESP2 on every redis-py version: redis-py 8 would otherwise switch to
+RESP3 by default, and RESP2 works on every server (``HELLO`` needs Redis 6),
+with every parser (hiredis or not) and is what the benchmarks measure. A user
+who asks for ``protocol=3`` gets RESP3 everywhere; the subscriber and the
+readers understand both reply shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from redis.asyncio.connection import AbstractConnection, Connection, parse_url
+
+from .hosts import HostConfig
+
+#: Defaults chosen so a call during an outage fails within a few seconds, not never.
+#: redis-py 8 defaults both timeouts to 5 s; ours are explicit on every version.
+DEFAULT_OPTIONS: Mapping[str, Any] = {
+    "socket_connect_timeout": 2.0,
+    "socket_timeout": 10.0,
+    "socket_keepalive": True,
+}
+#: The protocol the layers speak when the user does not choose one.
+DEFAULT_PROTOCOL = 2
+#: Options the layer owns: it decodes its own payloads, so a user's
+#: ``decode_responses=True`` must not turn the bytes it reads into ``str``.
+OWNED_OPTIONS: Mapping[str, Any] = {"decode_responses": False}
+#: Pool-level options that a single connection does not take.
+_POOL_ONLY = frozenset({"max_connections", "connection_class", "timeout", "connection_pool"})
+
+
+def connection_options(config: HostConfig) -> dict[str, Any]:
+    """Every option for a connection to ``config``'s server (or Sentinel-managed master).
+
+    Precedence, lowest first: :data:`DEFAULT_OPTIONS`, ``connection_kwargs`` and
+    host dict entries, then the URL's own parts and query (as redis-py's
+    ``from_url`` does), then :data:`OWNED_OPTIONS`. Includes ``connection_class``
+    when the URL picks one (``rediss://``, ``unix://``).
+    """
+    options: dict[str, Any] = {**DEFAULT_OPTIONS, **config.options}
+    if config.url is not None:
+        options.update(parse_url(config.url))
+    if "path" in options:  # unix sockets take neither TCP option
+        options.pop("socket_keepalive", None)
+        options.pop("socket_connect_timeout", None)
+    options.setdefault("protocol", DEFAULT_PROTOCOL)
+    options["protocol"] = int(options["protocol"])
+    options.update(OWNED_OPTIONS)
+    return options
+
+
+def sentinel_options(config: HostConfig, options: Mapping[str, Any]) -> dict[str, Any]:
+    """Options for the clients that talk to the sentinels themselves.
+
+    Sentinels speak the same protocol as the data connections unless
+    ``sentinel_kwargs`` says otherwise (redis-py 8 would default them to RESP3).
+    """
+    return {
+        "socket_connect_timeout": options.get("socket_connect_timeout", 2.0),
+        "socket_timeout": 2.0,
+        "protocol": options["protocol"],
+        **config.sentinel_kwargs,
+    }
+
+
+def connection_class(options: Mapping[str, Any]) -> type[AbstractConnection]:
+    """The redis-py connection class ``options`` ask for (plain TCP by default)."""
+    cls: type[AbstractConnection] = options.get("connection_class", Connection)
+    return cls
+
+
+def single_connection_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` without the pool-level keys a connection's constructor rejects."""
+    return {k: v for k, v in options.items() if k not in _POOL_ONLY}
