@@ -72,7 +72,7 @@ class SentinelCluster:
         deadline = time.monotonic() + timeout
         while True:
             states = [self._sentinel_view(s.port) for s in self.sentinel_processes]
-            if all(
+            if self._replica_synced() and all(
                 st is not None and st[0] >= 1 and st[1] == len(self.sentinel_processes) - 1
                 for st in states
             ):
@@ -80,6 +80,16 @@ class SentinelCluster:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"sentinel discovery incomplete after {timeout}s: {states}")
             time.sleep(0.1)
+
+    def _replica_synced(self) -> bool:
+        # Sentinels count a replica that is still loading its first copy of the
+        # data; one killed master later, that replica would be promoted empty.
+        try:
+            with redis.Redis(port=self.replica.port, socket_timeout=1) as client:
+                info = client.info("replication")
+        except redis.RedisError:
+            return False
+        return info.get("master_link_status") == "up" and not info.get("master_sync_in_progress")
 
     def _sentinel_view(self, port: int) -> tuple[int, int] | None:
         try:

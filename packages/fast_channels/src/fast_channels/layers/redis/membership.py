@@ -34,6 +34,8 @@ from .scripts import GROUP_ADD, group_key
 logger = logging.getLogger("fast_channels.layers.redis")
 #: Seconds ``close()`` spends removing this process's memberships before giving up.
 CLOSE_TIMEOUT = 2.0
+#: Seconds before the first retry of a failed heartbeat.
+RETRY_DELAY = 0.1
 
 
 class MembershipKeeper:
@@ -74,14 +76,26 @@ class MembershipKeeper:
         await cancel_and_wait(self._task)
 
     async def _run(self) -> None:
+        # After a failed refresh, retry soon (RETRY_DELAY doubling up to the
+        # interval) rather than a whole interval later: a failover of a second
+        # or two must not eat into member_timeout several intervals deep.
+        delay = self.interval
         while self._added:
-            await asyncio.sleep(self.interval)
+            await asyncio.sleep(delay)
             try:
                 async with asyncio.timeout(COMMAND_TIMEOUT):  # a silent Redis must not stall it
                     await self.refresh()
             except (*RETRYABLE, TimeoutError, ChannelLayerConnectionError) as exc:
                 # The inbox reader reports outages; this only retries.
-                logger.debug("group heartbeat failed, retrying in %ss: %s", self.interval, exc)
+                delay = RETRY_DELAY if delay >= self.interval else min(delay * 2, self.interval)
+                logger.debug("group heartbeat failed, retrying in %.2fs: %s", delay, exc)
+            except Exception:
+                # An error reply (OOM, MISCONF, BUSY, NOPERM...) or a bug: the
+                # heartbeat must outlive it, or every membership lapses later.
+                delay = self.interval
+                logger.exception("group heartbeat failed; retrying in %ss", delay)
+            else:
+                delay = self.interval
 
     def _current(self) -> list[tuple[str, str]]:
         now = time.monotonic()
