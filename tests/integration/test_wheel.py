@@ -31,7 +31,8 @@ def test_wheel_is_typed_and_keeps_redis_optional(tmp_path: Path) -> None:
             if line.startswith("Requires-Dist:")
         ]
     assert "fast_channels/py.typed" in names
-    assert "fast_channels/layers/redis/queue.py" in names
+    assert "fast_channels/layers/redis/queue/layer.py" in names
+    assert "fast_channels/layers/redis/queue/lua/group_send.lua" in names  # scripts ship
     # Every requirement belongs to an extra: the core install pulls in nothing.
     assert requires and all("extra ==" in req for req in requires), requires
     assert any(req.startswith("redis") and "extra == 'redis'" in req for req in requires)

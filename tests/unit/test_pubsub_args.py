@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fast_channels.layers.redis import RedisPubSubChannelLayer
-from fast_channels.layers.redis.subscriber import BACKOFF_CAP, backoff_delay
+from fast_channels.layers.redis._transport.subscriber import BACKOFF_CAP, backoff_delay
 
 from sandbox.redis_process import free_port
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from fast_channels.layers.redis.inbox import Inbox
-from fast_channels.layers.redis.pipe import pack, pack_publish
+from fast_channels.layers.redis._transport.pipe import pack, pack_publish
+from fast_channels.layers.redis.pubsub.inbox import Inbox
 from redis.connection import Connection
 
 

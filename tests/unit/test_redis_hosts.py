@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fast_channels.layers.redis.hosts import DEFAULT_HOST, HostConfig, parse_hosts
+from fast_channels.layers.redis._transport.hosts import DEFAULT_HOST, HostConfig, parse_hosts
 
 
 def test_default_is_localhost() -> None:

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 from fast_channels.exceptions import ChannelLayerConnectionError
-from fast_channels.layers.redis.connections import RedisConnections
-from fast_channels.layers.redis.pipe import pack
+from fast_channels.layers.redis._transport.connections import RedisConnections
+from fast_channels.layers.redis._transport.pipe import pack
 from redis.exceptions import ResponseError
 
 from sandbox.redis_process import RedisProcess

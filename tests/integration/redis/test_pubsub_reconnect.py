@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 from fast_channels.exceptions import ChannelLayerConnectionError
-from fast_channels.layers.redis import RedisPubSubChannelLayer, dedicated, pubsub
-from fast_channels.layers.redis.subscriber import ShardSubscriber
+from fast_channels.layers.redis import RedisPubSubChannelLayer
+from fast_channels.layers.redis._transport import dedicated
+from fast_channels.layers.redis._transport.subscriber import ShardSubscriber
+from fast_channels.layers.redis.pubsub import layer as pubsub
 
 from sandbox.redis_process import RedisProcess
 

@@ -12,7 +12,8 @@ import pytest
 import redis
 from fast_channels.exceptions import ChannelLayerConnectionError
 from fast_channels.layers import get_channel_layer, register_channel_layer
-from fast_channels.layers.redis import RedisChannelLayer, guard
+from fast_channels.layers.redis import RedisChannelLayer
+from fast_channels.layers.redis.queue import guard
 
 from sandbox.redis_process import RedisProcess
 

@@ -5,10 +5,11 @@
 - :class:`RedisPubSubChannelLayer` — Redis pub/sub: lowest latency,
   fire-and-forget (nothing is stored).
 
-Both share host parsing, sharding, per-event-loop connections, the pipelined
-connection their short calls go through, the connection error they raise and
-serialization (:mod:`.hosts`, :mod:`.connections`, :mod:`.pipe`,
-:mod:`.dedicated`, :mod:`.serializers`).
+Both share the private plumbing in ``_transport/`` (host parsing, sharding,
+per-event-loop connections, the pipelined connection their short calls go
+through, the shared subscriber, the connection error they raise) and
+:mod:`.serializers`. Each layer is a package of its own: ``queue/`` and
+``pubsub/``.
 """
 
 from __future__ import annotations

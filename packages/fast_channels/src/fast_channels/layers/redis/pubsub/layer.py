@@ -20,14 +20,14 @@ import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..base import BaseChannelLayer
-from ..capacity import Pattern
-from ..naming import require_valid_channel_name, require_valid_group_name, require_valid_message
-from .connections import RedisConnections
+from ...base import BaseChannelLayer
+from ...capacity import Pattern
+from ...naming import require_valid_channel_name, require_valid_group_name, require_valid_message
+from .._transport.connections import RedisConnections
+from .._transport.pipe import pack_publish
+from .._transport.subscriber import Callback
+from ..serializers import Serializer, build_serializer
 from .inbox import Inbox
-from .pipe import pack_publish
-from .serializers import Serializer, build_serializer
-from .subscriber import Callback
 from .subscriptions import LoopSubscriptions
 
 logger = logging.getLogger(__name__)

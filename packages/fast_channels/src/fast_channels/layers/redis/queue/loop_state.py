@@ -14,9 +14,9 @@ import time
 import weakref
 from collections.abc import Callable
 
-from ..naming import non_local_name
-from .connections import RedisConnections
-from .mailbox import now_ms
+from ...naming import non_local_name
+from .._transport.connections import RedisConnections
+from .._transport.tasks import now_ms
 from .membership import MembershipKeeper
 from .readers import FlushCutoff, InboxReader, NamedReader
 from .scripts import queue_keys

@@ -32,9 +32,10 @@ from typing import Any
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ResponseError
 
-from ...exceptions import ChannelLayerConnectionError
+from ....exceptions import ChannelLayerConnectionError
 from . import dedicated
-from .dedicated import CONNECTION_ERRORS, disconnect, unreachable
+from .dedicated import disconnect
+from .errors import CONNECTION_ERRORS, unreachable
 
 logger = logging.getLogger(__name__)
 

@@ -25,8 +25,9 @@ from typing import Any
 
 from redis.asyncio.connection import AbstractConnection
 
-from ...exceptions import ChannelLayerConnectionError
-from .dedicated import CONNECTION_ERRORS, connect, disconnect, unreachable
+from ....exceptions import ChannelLayerConnectionError
+from .dedicated import connect, disconnect
+from .errors import CONNECTION_ERRORS, unreachable
 
 logger = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ import logging
 from collections.abc import Callable
 from typing import NamedTuple
 
-from ...exceptions import ChannelLayerConnectionError
-from .connections import RedisConnections
+from ....exceptions import ChannelLayerConnectionError
+from .._transport.connections import RedisConnections
+from .._transport.subscriber import Callback, ShardSubscriber
 from .inbox import Inbox, Route
-from .subscriber import Callback, ShardSubscriber
 
 logger = logging.getLogger(__name__)
 

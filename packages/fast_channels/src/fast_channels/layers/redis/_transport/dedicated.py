@@ -1,4 +1,4 @@
-"""Dedicated connections (pipes, subscribers, inbox readers) and the error they raise.
+"""Dedicated connections: for pipes, subscribers and inbox readers, outside the pool.
 
 These bypass the pool on purpose (see :mod:`.pipe` and :mod:`.subscriber`):
 each is long-lived, owned by one reader task, and checked by a watchdog or a
@@ -16,17 +16,14 @@ from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import SentinelConnectionPool, SentinelManagedConnection
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from ...exceptions import ChannelLayerConnectionError
+from .errors import CONNECTION_ERRORS
 from .options import connection_class, single_connection_options
 
 #: Seconds to connect, including the handshake (AUTH, SELECT, CLIENT SETINFO);
 #: a frozen server accepts TCP connections but never answers the handshake.
 CONNECT_TIMEOUT = 5.0
-#: What a broken connection raises, in redis-py or from the socket.
-CONNECTION_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 
 
 def dedicated_connection(options: Mapping[str, Any], pool: Any = None) -> AbstractConnection:
@@ -53,18 +50,6 @@ def dedicated_connection(options: Mapping[str, Any], pool: Any = None) -> Abstra
             raise TypeError(f"a Sentinel pool must build Sentinel-managed connections: {pool!r}")
         return sentinel_class(connection_pool=pool, **kwargs)
     return connection_class(options)(**kwargs)
-
-
-def unreachable(where: str, problem: str, note: str = "") -> ChannelLayerConnectionError:
-    """The one error every Redis layer raises when a server is away or silent.
-
-    ``problem`` completes "Redis at <where> ...", e.g. ``"is unreachable (reason)"``
-    or ``"did not answer within 10.0s"``; ``note`` says what it means for the caller.
-    """
-    return ChannelLayerConnectionError(
-        f"Redis at {where} {problem}. Check that it is running (redis-cli ping) and the "
-        f"URL is right; the layer reconnects by itself once it answers.{note and ' ' + note}"
-    )
 
 
 async def connect(conn: AbstractConnection, limit: float | None = None) -> None:

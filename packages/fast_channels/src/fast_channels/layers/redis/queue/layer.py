@@ -37,23 +37,23 @@ import secrets
 from collections.abc import Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
-from ...exceptions import ChannelFull
-from ..base import BaseChannelLayer
-from ..capacity import Pattern
-from ..naming import (
+from ....exceptions import ChannelFull
+from ...base import BaseChannelLayer
+from ...capacity import Pattern
+from ...naming import (
     is_process_local,
     require_valid_channel_name,
     require_valid_group_name,
     require_valid_message,
 )
+from .._transport.connections import RedisConnections
+from .._transport.pipe import pack
+from .._transport.tasks import now_ms
+from ..serializers import Serializer, build_serializer
 from . import guard
-from .connections import RedisConnections
 from .guard import QUEUE_CONNECTION_DEFAULTS
 from .loop_state import LoopState, LoopStates
-from .mailbox import now_ms
-from .pipe import pack
 from .scripts import GROUP_ADD, GROUP_MEMBERS, GROUP_SEND, PUSH_MANY, SEND, group_key, queue_keys
-from .serializers import Serializer, build_serializer
 
 logger = logging.getLogger("fast_channels.layers.redis")
 T = TypeVar("T")

@@ -16,22 +16,21 @@ import logging
 from collections.abc import Callable
 
 from redis.asyncio.connection import AbstractConnection
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ReadOnlyError, ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import ResponseError
 
-from ...exceptions import ChannelLayerConnectionError
-from .connections import RedisConnections
-from .dedicated import connect, disconnect
+from ....exceptions import ChannelLayerConnectionError
+from .._transport.connections import RedisConnections
+from .._transport.dedicated import connect, disconnect
+from .._transport.errors import RETRYABLE
+from .._transport.pipe import pack
+from .._transport.tasks import cancel_and_wait, now_ms
 from .guard import COMMAND_TIMEOUT, guarded
-from .mailbox import Mailbox, cancel_and_wait, now_ms
-from .pipe import pack
+from .mailbox import Mailbox
 from .scripts import UNCOUNT, parse_entry
 
 logger = logging.getLogger("fast_channels.layers.redis")
 
 #: Errors after which a reader waits and tries again (failover shows ReadOnlyError).
-RETRYABLE = (RedisConnectionError, RedisTimeoutError, OSError, ReadOnlyError)
 #: Entries fetched per round trip after the blocking pop.
 BATCH = 500
 MAX_BACKOFF = 1.0

@@ -20,9 +20,9 @@ from types import TracebackType
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from ...exceptions import ChannelLayerConnectionError
-from .connections import RedisConnections
-from .dedicated import unreachable
+from ....exceptions import ChannelLayerConnectionError
+from .._transport.connections import RedisConnections
+from .._transport.errors import unreachable
 
 #: Seconds a layer call may wait for Redis replies (read when a layer is built).
 COMMAND_TIMEOUT = 10.0

@@ -23,12 +23,12 @@ import logging
 import time
 from collections.abc import Callable
 
-from ...exceptions import ChannelLayerConnectionError
-from .connections import RedisConnections
+from ....exceptions import ChannelLayerConnectionError
+from .._transport.connections import RedisConnections
+from .._transport.errors import RETRYABLE
+from .._transport.pipe import pack
+from .._transport.tasks import cancel_and_wait, now_ms
 from .guard import COMMAND_TIMEOUT
-from .mailbox import cancel_and_wait, now_ms
-from .pipe import pack
-from .readers import RETRYABLE
 from .scripts import GROUP_ADD, group_key
 
 logger = logging.getLogger("fast_channels.layers.redis")

@@ -1,0 +1,84 @@
+"""Redis key layout and the Lua scripts of the queue layer.
+
+Keys (``P`` is the layer prefix):
+
+- ``P:c:<channel>``: list of messages for a named channel, newest on the left;
+- ``P:i:<name!>``: the inbox list shared by every process-local channel
+  ``name!...`` of one process (one reader per process drains it);
+- ``P:n:<name!>``: hash ``channel -> messages sent but not yet received`` for
+  those process-local channels (their capacity check);
+- ``P:g:<group>``: sorted set ``channel -> last time asserted (ms)``.
+
+Every list entry is ``b"<deadline ms>:<channel>:" + payload``; nothing is
+delivered after its deadline. Each script is one round trip; ``group_send``
+is one script per shard whatever the group size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from importlib import resources
+from typing import Any
+
+from redis.exceptions import NoScriptError
+
+from ...naming import is_process_local, non_local_name
+from .._transport.pipe import Arg, ShardPipe, pack
+
+
+def queue_keys(prefix: str, channel: str) -> tuple[str, str]:
+    """(list key, count-hash key or ``""``) that hold ``channel``'s messages."""
+    if is_process_local(channel):
+        inbox = non_local_name(channel)
+        return f"{prefix}:i:{inbox}", f"{prefix}:n:{inbox}"
+    return f"{prefix}:c:{channel}", ""
+
+
+def group_key(prefix: str, group: str) -> str:
+    return f"{prefix}:g:{group}"
+
+
+def parse_entry(entry: bytes) -> tuple[int, str, bytes]:
+    """Split a list entry into (deadline ms, channel, payload)."""
+    deadline, _, rest = entry.partition(b":")
+    channel, _, payload = rest.partition(b":")
+    return int(deadline), channel.decode(), payload
+
+
+class Script:
+    """A Lua script run by SHA, re-sent in full when the server lost its cache.
+
+    The sources live in ``lua/``; each file's header says its KEYS and ARGV.
+    """
+
+    @classmethod
+    def load(cls, name: str, libs: Sequence[str] = ()) -> Script:
+        """The script in ``lua/<name>.lua``, after the shared ``lua/lib_<lib>.lua`` files."""
+        folder = resources.files(__package__) / "lua"
+        parts = [(folder / f"lib_{lib}.lua").read_text() for lib in libs]
+        parts.append((folder / f"{name}.lua").read_text())
+        return cls("\n".join(parts))
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()
+        self._sha = self.sha.encode()
+
+    async def __call__(self, pipe: ShardPipe, keys: Sequence[str], args: Sequence[Arg]) -> Any:
+        """Run the script on ``pipe``'s shard; one round trip unless the server forgot it."""
+        try:
+            return await pipe.call(pack(b"EVALSHA", self._sha, len(keys), *keys, *args))
+        except NoScriptError:  # a restarted or failed-over server forgets scripts
+            return await pipe.call(pack(b"EVAL", self.source, len(keys), *keys, *args))
+
+
+#: Shared Lua, prepended by the scripts that need it: ``lua/lib_push.lua`` (the
+#: capacity check and the push of one entry) and ``lua/lib_members.lua`` (the
+#: live members of a group).
+SEND = Script.load("send", libs=("push",))
+GROUP_SEND = Script.load("group_send", libs=("push", "members"))
+GROUP_MEMBERS = Script.load("group_members", libs=("members",))
+PUSH_MANY = Script.load("push_many", libs=("push",))
+GROUP_ADD = Script.load("group_add")
+UNCOUNT = Script.load("uncount")
