@@ -93,7 +93,9 @@ async def test_streamed_body_over_the_limit_gets_413_at_the_chunk_that_crosses_i
 
 async def test_invalid_content_length_gets_400() -> None:
     headers = [("content-length", "-1")]
-    response = await HttpCommunicator(EchoBody.as_asgi(), "POST", "/", headers=headers).get_response()
+    response = await HttpCommunicator(
+        EchoBody.as_asgi(), "POST", "/", headers=headers
+    ).get_response()
     assert response["status"] == 400
 
 
