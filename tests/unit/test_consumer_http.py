@@ -9,7 +9,7 @@ from typing import ClassVar
 import pytest
 from fast_channels.consumer.http import AsyncHttpConsumer
 from fast_channels.layers import InMemoryChannelLayer, register_channel_layer
-from fast_channels.testing import HttpCommunicator
+from fast_channels.testing import HttpCommunicator, WebsocketCommunicator
 from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.routing import Route
@@ -217,3 +217,9 @@ async def test_a_str_body_is_refused_with_a_hint(caplog: pytest.LogCaptureFixtur
     # The status was out already; the error ends the response where it is.
     assert (response["status"], response["body"]) == (200, b"")
     assert "send_body() takes bytes, got str; encode it." in caplog.text
+
+
+async def test_mounting_on_a_websocket_route_fails_with_a_hint() -> None:
+    async with WebsocketCommunicator(EchoBody.as_asgi(), "/echo") as ws:
+        with pytest.raises(TypeError, match="mount it with Route, not WebSocketRoute"):
+            await ws.connect()

@@ -79,6 +79,11 @@ class AsyncHttpConsumer(AsyncConsumer):
         self._ending = asyncio.Event()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("type") != "http":
+            raise TypeError(
+                f"{type(self).__name__} serves HTTP requests but got a {scope.get('type')!r} "
+                "connection: mount it with Route, not WebSocketRoute."
+            )
         self.scope, self.base_send = scope, send
         # Refused requests are answered from the headers alone: no body is read,
         # no channel is made and no group is joined for them.
