@@ -6,6 +6,8 @@ tests call ``create_app(Settings(...))``. Layout:
 - pages and the HTTP API are FastAPI routers, one per feature;
 - every WebSocket lives in one Starlette sub-app mounted at ``/ws`` and wrapped
   in ``OriginValidator``, so a page from another site cannot open a socket;
+- HTTP consumers (Server-Sent Events) live in another, mounted at ``/sse``: a
+  browser lets other sites open them but not read them, so no origin check;
 - ``lifespan`` closes the job queue and the channel layers on shutdown.
 """
 
@@ -64,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     ws_app = create_websocket_app(settings, aliases, job_queue)
     app.mount("/ws", OriginValidator(ws_app, settings.allowed_origins))
+    app.mount("/sse", Starlette(routes=notifications.sse_routes()))
     for feature in (pages, echo, chat, notifications, jobs, showcase):
         app.include_router(feature.router)
     return app

@@ -1,8 +1,11 @@
-"""The notifications consumer: joins one group, relays what arrives there."""
+"""The notifications consumers: one group, relayed over a WebSocket or as Server-Sent Events."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from fast_channels.consumer.sse import AsyncSseConsumer
 
 from ...layers import NOTIFICATIONS
 from ..base import BadAction, SandboxJsonConsumer
@@ -30,12 +33,32 @@ class NotificationsConsumer(SandboxJsonConsumer):
 
     async def notification_push(self, event: dict[str, Any]) -> None:
         """A notification from the layer (type ``notification.push``)."""
-        await self.send_json(
-            {
-                "type": "notification",
-                "id": event["id"],
-                "text": event["text"],
-                "source": event["source"],
-                "sent_at": event["sent_at"],
-            }
+        await self.send_json(notification_json(event))
+
+
+class NotificationsStream(AsyncSseConsumer):
+    """The same group as a ``text/event-stream``, for pages without WebSockets.
+
+    ``curl -N http://127.0.0.1:8080/sse/notifications`` shows the live stream.
+    """
+
+    channel_layer_alias = NOTIFICATIONS
+    groups = [GROUP]  # noqa: RUF012  # the consumer API reads a plain class attribute
+    retry_ms = 2000  # how long a browser waits before reconnecting a dropped stream
+
+    async def notification_push(self, event: dict[str, Any]) -> None:
+        """A notification from the layer: one ``event: notification`` frame."""
+        await self.send_event(
+            json.dumps(notification_json(event)), event="notification", id=event["id"]
         )
+
+
+def notification_json(event: dict[str, Any]) -> dict[str, Any]:
+    """What a page receives for one ``notification.push`` event, on either transport."""
+    return {
+        "type": "notification",
+        "id": event["id"],
+        "text": event["text"],
+        "source": event["source"],
+        "sent_at": event["sent_at"],
+    }

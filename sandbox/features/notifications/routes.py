@@ -1,4 +1,4 @@
-"""Notifications page, ``POST /api/notifications`` and the WebSocket route."""
+"""Notifications page, ``POST /api/notifications``, the WebSocket and the SSE routes."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
-from starlette.routing import BaseRoute, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from ...pages import render
-from .consumers import NotificationsConsumer
+from .consumers import NotificationsConsumer, NotificationsStream
 from .push import push_notification
 
 router = APIRouter()
@@ -42,3 +42,8 @@ async def post_notification(body: NotificationIn) -> dict[str, Any]:
 def websocket_routes() -> list[BaseRoute]:
     """Mounted under ``/ws``: ``/ws/notifications``."""
     return [WebSocketRoute("/notifications", NotificationsConsumer.as_asgi())]
+
+
+def sse_routes() -> list[BaseRoute]:
+    """Mounted under ``/sse``: ``/sse/notifications``, the same feed as Server-Sent Events."""
+    return [Route("/notifications", NotificationsStream.as_asgi())]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 from typing import Any
 
 import httpx
+from fast_channels.testing import HttpCommunicator
 
 from .conftest import ROOT, connect, needs_redis, sandbox_env
 
@@ -96,3 +98,21 @@ def test_notify_without_redis_url_says_so_in_one_line(job_queue_name: str) -> No
     assert result.returncode == 1
     assert result.stderr.startswith("notify: REDIS_URL is not set")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+async def test_notification_reaches_an_sse_stream_and_a_websocket_alike(app: Any) -> None:
+    ws = await open_page(app)
+    async with HttpCommunicator(app, "GET", "/sse/notifications") as stream:
+        status, headers = await stream.get_response_start()
+        assert status == 200
+        assert dict(headers)[b"content-type"].startswith(b"text/event-stream")
+        opening = await stream.receive_event(comments=True)
+        assert opening.retry == 2000
+        await ws.send_json_to({"type": "notify", "text": "Both ways"})
+        event = await stream.receive_event(timeout=5)
+        note = await ws.receive_json_from(timeout=5)
+        assert event.event == "notification"
+        assert json.loads(event.data) == note
+        assert event.id == note["id"]
+        await stream.disconnect()
+    await ws.disconnect()

@@ -41,6 +41,10 @@ Path parameters of the route arrive in ``self.scope["path_params"]``.
 raw connection (it only wraps plain functions as ``WebSocket`` endpoints).
 Don't use ``app.add_websocket_route``: FastAPI 0.16x removed it.
 
+HTTP consumers (:mod:`fast_channels.consumer.http`, and Server-Sent Events in
+:mod:`fast_channels.consumer.sse`) mount the same way, with ``Route`` instead of
+``WebSocketRoute``, in a sub-app of their own (``app.mount("/sse", sse_app)``).
+
 Groups: list them in ``groups = ["lobby"]`` to join them for the life of the
 connection, or call ``group_add``/``group_discard`` yourself (as above; groups
 you join by hand are yours to leave in ``disconnect``).
@@ -53,11 +57,15 @@ logged and the socket closed with 1011.
 from __future__ import annotations
 
 from .base import AsyncConsumer, ConsumerApp
+from .http import AsyncHttpConsumer
+from .sse import AsyncSseConsumer
 from .websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
 __all__ = [
     "AsyncConsumer",
+    "AsyncHttpConsumer",
     "AsyncJsonWebsocketConsumer",
+    "AsyncSseConsumer",
     "AsyncWebsocketConsumer",
     "ConsumerApp",
 ]

@@ -16,6 +16,15 @@
 from __future__ import annotations
 
 from .application import ApplicationCommunicator
+from .http import HttpCommunicator, HttpResponse
+from .sse import ServerSentEvent, SseParser
 from .websocket import WebsocketCommunicator
 
-__all__ = ["ApplicationCommunicator", "WebsocketCommunicator"]
+__all__ = [
+    "ApplicationCommunicator",
+    "HttpCommunicator",
+    "HttpResponse",
+    "ServerSentEvent",
+    "SseParser",
+    "WebsocketCommunicator",
+]
