@@ -4,8 +4,12 @@
 
     uv run python -m sandbox              # http://127.0.0.1:8080
     uv run python -m sandbox --port 9000  # or SANDBOX_PORT=9000
+    uv run python -m sandbox --web-processes 2   # web apps on 8080 and 8081
 
-Ctrl-C stops all three. Problems you can fix (a busy port, no Redis binary)
+With ``--web-processes N`` the web app runs as N uvicorn processes on N
+consecutive ports, all sharing chat, notifications, jobs and the showcase
+through Redis (the showcase says which process served each socket).
+Ctrl-C stops everything. Problems you can fix (a busy port, no Redis binary)
 print one line and exit with status 1.
 """
 
@@ -29,11 +33,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--host", default=settings.host, help="listen address (%(default)s)")
     parser.add_argument("--port", type=int, default=settings.port, help="web port (%(default)s)")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--web-processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N web processes on ports PORT, PORT+1, ... (default 1)",
+    )
+    args = parser.parse_args(argv)
+    if args.web_processes < 1:
+        parser.error("--web-processes must be at least 1")
+    return args
 
 
-def run(host: str, port: int) -> int:
-    check_port_free(host, port)
+def run(host: str, port: int, web_processes: int = 1) -> int:
+    ports = [port + i for i in range(web_processes)]
+    for each in ports:
+        check_port_free(host, each)
     with contextlib.ExitStack() as stack:
         redis_url = os.environ.get("REDIS_URL")
         if not redis_url:
@@ -59,12 +75,16 @@ def run(host: str, port: int) -> int:
         supervisor = Supervisor(env)
         supervisor.install_signal_handlers()
         stack.callback(supervisor.stop_all)
-        supervisor.spawn("web app", ["-m", "sandbox.web"])
+        for number, each in enumerate(ports, start=1):
+            name = "web app" if web_processes == 1 else f"web app {number}"
+            supervisor.spawn(name, ["-m", "sandbox.web"], {"SANDBOX_PORT": str(each)})
         supervisor.spawn("worker", ["-m", "worker"])
-        wait_for_http(host, port, supervisor.children)
+        for each in ports:
+            wait_for_http(host, each, supervisor.children)
 
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-        print(f"sandbox: running at http://{shown}:{port}  (Ctrl-C stops everything)", flush=True)
+        urls = "  ".join(f"http://{shown}:{each}" for each in ports)
+        print(f"sandbox: running at {urls}  (Ctrl-C stops everything)", flush=True)
         print(
             f"sandbox: from another terminal: REDIS_URL={redis_url} "
             'uv run python -m sandbox.notify "hello"',
@@ -82,7 +102,7 @@ def run(host: str, port: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        return run(args.host, args.port)
+        return run(args.host, args.port, args.web_processes)
     except StartupError as exc:
         print(f"sandbox: {exc}", file=sys.stderr)
         return 1

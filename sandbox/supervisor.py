@@ -90,9 +90,13 @@ class Supervisor:
     children: list[Child] = field(default_factory=list)
     _stop_requested: bool = False
 
-    def spawn(self, name: str, args: list[str]) -> Child:
+    def spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> Child:
+        """Start ``python args...`` with the shared environment, plus ``env`` for this child."""
         proc = subprocess.Popen(
-            [sys.executable, *args], cwd=ROOT, env=dict(self.env), start_new_session=True
+            [sys.executable, *args],
+            cwd=ROOT,
+            env={**self.env, **(env or {})},
+            start_new_session=True,
         )
         child = Child(name, proc)
         self.children.append(child)

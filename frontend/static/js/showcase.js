@@ -10,7 +10,7 @@ function logDelivery(event) {
     log,
     el("li", { className: "entry delivery", testid: "delivery", data: { layer: event.layer, source: event.source } }, [
       el("span", { className: "badge layer", text: event.layer }),
-      el("span", { className: "meta", text: `${event.kind} · from ${event.source} · ${timeLabel(event.received_at)}` }),
+      el("span", { className: "meta", text: `${event.kind} · from ${event.source} · to the socket on ${event.served_by} · ${timeLabel(event.received_at)}` }),
       el("span", { className: "text", text: event.text }),
     ]),
   );
@@ -29,7 +29,9 @@ for (const panel of document.querySelectorAll('[data-testid="layer-panel"]')) {
   const socket = new LiveSocket(`/ws/showcase/${encodeURIComponent(alias)}`, {
     status: $("connection-status", panel),
     onMessage(event) {
-      if (event.type === "delivery") {
+      if (event.type === "ready") {
+        $("served-by", panel).textContent = event.served_by;
+      } else if (event.type === "delivery") {
         count += 1;
         counter.textContent = String(count);
         panel.classList.remove("flash");

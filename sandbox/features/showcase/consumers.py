@@ -8,6 +8,7 @@ layer delivered each message.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -30,9 +31,22 @@ class ShowcaseConsumer(SandboxJsonConsumer):
     def layer_kind(self) -> str:
         return type(get_channel_layer(self.alias)).__name__
 
+    @property
+    def served_by(self) -> str:
+        """Which web process serves this socket: its port and pid (several may run)."""
+        server = self.scope.get("server") or ("?", "?")
+        return f"port {server[1]}, pid {os.getpid()}"
+
     async def connect(self) -> None:
         await self.accept()
-        await self.send_json({"type": "ready", "layer": self.alias, "kind": self.layer_kind})
+        await self.send_json(
+            {
+                "type": "ready",
+                "layer": self.alias,
+                "kind": self.layer_kind,
+                "served_by": self.served_by,
+            }
+        )
 
     async def action_broadcast(self, content: dict[str, Any]) -> None:
         """``{"type": "broadcast", "text": "..."}``: send through this layer."""
@@ -54,6 +68,7 @@ class ShowcaseConsumer(SandboxJsonConsumer):
                 "source": event["source"],
                 "sent_at": event["sent_at"],
                 "received_at": time.time(),
+                "served_by": self.served_by,
             }
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import queue
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import psutil  # type: ignore[import-untyped]  # no stubs installed; used for pids only
@@ -67,9 +69,15 @@ class Runner:
                 return line
 
     def kill(self) -> None:
+        # Children first: they hold the output pipe open, and a test that failed
+        # before Ctrl-C must not leave web processes (or a hung reader) behind.
         if self.proc.poll() is None:
+            children = psutil.Process(self.proc.pid).children(recursive=True)
             self.proc.kill()
             self.proc.wait()
+            for child in children:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child.kill()
         self._reader.join(timeout=5)
         assert self.proc.stdout is not None
         self.proc.stdout.close()
@@ -152,3 +160,72 @@ def test_missing_redis_is_one_line_not_a_traceback(runner_port: int) -> None:
     assert len(lines) == 1, lines
     assert lines[0].startswith("sandbox: could not start a private redis-server")
     assert "REDIS_URL" in lines[0]
+
+
+async def chat_across_processes(first: int, second: int) -> tuple[dict[str, object], str, str]:
+    """Ann on the first web process, Bob on the second, one room; what Bob gets from Ann."""
+    room = "scale-out"
+
+    async def join(port: int, name: str) -> Any:
+        origin = {"Origin": f"http://127.0.0.1:{port}"}
+        ws = await connect(
+            f"ws://127.0.0.1:{port}/ws/room/{room}?name={name}", additional_headers=origin
+        )
+        assert json.loads(await ws.recv())["type"] == "joined"
+        return ws
+
+    async def served_by(port: int) -> str:
+        origin = {"Origin": f"http://127.0.0.1:{port}"}
+        async with connect(
+            f"ws://127.0.0.1:{port}/ws/showcase/chat", additional_headers=origin
+        ) as ws:
+            ready = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            return str(ready["served_by"])
+
+    ann = await join(first, "ann")
+    bob = await join(second, "bob")
+    try:
+        await ann.send(json.dumps({"type": "message", "text": "hello from the other process"}))
+        while True:
+            event: dict[str, object] = json.loads(await asyncio.wait_for(bob.recv(), 10))
+            if event["type"] == "message":
+                break
+    finally:
+        await ann.close()
+        await bob.close()
+    return event, await served_by(first), await served_by(second)
+
+
+def free_port_pair() -> int:
+    """A free port P whose neighbour P+1 is free too (the runner uses both)."""
+    for _ in range(50):
+        first = free_port()
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", first + 1))
+            except OSError:
+                continue
+        return first
+    raise AssertionError("no two consecutive free ports found")
+
+
+def test_several_web_processes_share_one_room() -> None:
+    first = free_port_pair()
+    runner = Runner("--port", str(first), "--web-processes", "2", env=clean_env())
+    try:
+        url_line = runner.wait_for("running at")
+        assert f"http://127.0.0.1:{first}" in url_line
+        assert f"http://127.0.0.1:{first + 1}" in url_line
+        children = psutil.Process(runner.proc.pid).children(recursive=True)
+        webs = [c for c in children if "sandbox.web" in " ".join(c.cmdline())]
+        assert len(webs) == 2, [c.cmdline() for c in children]
+
+        event, one, two = asyncio.run(chat_across_processes(first, first + 1))
+        assert event["name"] == "ann" and event["text"] == "hello from the other process"
+        assert one.startswith(f"port {first},") and two.startswith(f"port {first + 1},")
+        assert one.split("pid ")[1] != two.split("pid ")[1]  # two processes, not one
+
+        runner.proc.send_signal(signal.SIGINT)
+        assert runner.proc.wait(timeout=60) == 0
+    finally:
+        runner.kill()
