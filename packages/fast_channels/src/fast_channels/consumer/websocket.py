@@ -12,7 +12,12 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..exceptions import AcceptConnection, DenyConnection, StopConsumer
+from ..exceptions import (
+    AcceptConnection,
+    ChannelLayerConnectionError,
+    DenyConnection,
+    StopConsumer,
+)
 from ..types import Message
 from .base import AsyncConsumer
 
@@ -125,7 +130,17 @@ class AsyncWebsocketConsumer(AsyncConsumer):
 
     async def handle_exception(self, exc: Exception) -> None:
         """Log ``exc``, close this socket with 1011 and call :meth:`disconnect`."""
-        if isinstance(exc, OSError) and self._accepted:
+        if isinstance(exc, ChannelLayerConnectionError):
+            # An OSError too, but the layer's service is down: that is no client's doing.
+            logger.error(
+                "%s: channel layer %r failed (%s, caused by %r); closing with 1011",
+                type(self).__name__,
+                self.channel_layer_alias,
+                exc,
+                exc.__cause__,
+                exc_info=exc,
+            )
+        elif isinstance(exc, OSError) and self._accepted:
             # The server refused a send because the client is already gone.
             logger.info("%s: client went away (%s)", type(self).__name__, exc)
         else:
