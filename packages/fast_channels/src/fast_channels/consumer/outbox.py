@@ -52,6 +52,8 @@ class Outbox:
         self._writer: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
         self._closing = False
+        #: True once the client was found too slow and the connection is being closed.
+        self.overflowed = False
 
     async def send(self, message: Message) -> None:
         """Queue ``message`` (see the class docstring); never waits for the client."""
@@ -103,6 +105,7 @@ class Outbox:
         self.buffered = 0
 
     def _overflow(self, size: int) -> None:
+        self.overflowed = True
         self._drop()
         writer, self._writer = self._writer, None
         if writer is not None:
