@@ -2,6 +2,8 @@
 
 Set them on the consumer class::
 
+    from fast_channels.consumer.websocket import AsyncJsonWebsocketConsumer
+
     class ChatConsumer(AsyncJsonWebsocketConsumer):
         limits = ConnectionLimits(max_frame_bytes=4096, rate=5, burst=10)
 
