@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from fast_channels.consumer.limits import ConnectionLimits
 from fast_channels.middleware import OriginValidator
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -32,13 +33,19 @@ from .settings import Settings, get_settings
 
 def create_websocket_app(settings: Settings, aliases: list[str], job_queue: JobQueue) -> Starlette:
     """The ``/ws`` sub-app: one route per consumer. Consumers read its ``state``."""
+    # The library enforces the limits; the settings only choose them.
+    limits = ConnectionLimits(
+        max_frame_bytes=settings.max_message_bytes,
+        rate=settings.rate_limit,
+        burst=settings.rate_burst,
+    )
     ws_app = Starlette(
         routes=[
-            *echo.websocket_routes(),
-            *chat.websocket_routes(),
-            *notifications.websocket_routes(),
-            *jobs.websocket_routes(),
-            *showcase.websocket_routes(aliases),
+            *echo.websocket_routes(limits),
+            *chat.websocket_routes(limits),
+            *notifications.websocket_routes(limits),
+            *jobs.websocket_routes(limits),
+            *showcase.websocket_routes(aliases, limits),
         ]
     )
     ws_app.state.settings = settings

@@ -84,7 +84,7 @@ async def test_bad_frames_get_errors_for_the_sender_only(app: Any) -> None:
     assert (error["type"], error["code"]) == ("error", "invalid_json")
 
     await ann.send_json_to({"type": "message", "text": "y" * 1200})  # over 1000 bytes
-    assert (await ann.receive_json_from())["code"] == "message_too_large"
+    assert (await ann.receive_json_from())["code"] == "frame_too_large"
 
     await ann.send_json_to({"type": "dance"})
     assert (await ann.receive_json_from())["code"] == "unknown_action"
