@@ -16,12 +16,14 @@ from contextlib import asynccontextmanager
 
 from fast_channels.consumer.limits import ConnectionLimits
 from fast_channels.middleware import OriginValidator
+from fast_channels.middleware.auth import AuthMiddleware
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.applications import Starlette
 
 from . import pages
 from .features.chat import routes as chat
+from .features.chat.signin import SignedNameBackend
 from .features.echo import routes as echo
 from .features.jobs import routes as jobs
 from .features.jobs.queue import JobQueue
@@ -73,4 +75,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/ws", OriginValidator(ws_app, settings.allowed_origins))
     for feature in (pages, echo, chat, notifications, jobs, showcase):
         app.include_router(feature.router)
+    # Outermost, so pages, the API and every WebSocket handshake see scope["user"].
+    app.add_middleware(AuthMiddleware, backend=SignedNameBackend(settings.session_secret))
     return app

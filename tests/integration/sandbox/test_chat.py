@@ -16,7 +16,12 @@ def room() -> str:
 
 async def join(app: Any, room_name: str, name: str) -> WebsocketCommunicator:
     ws = await connect(app, f"/ws/room/{room_name}?name={name}")
-    assert await ws.receive_json_from() == {"type": "joined", "room": room_name, "name": name}
+    assert await ws.receive_json_from() == {
+        "type": "joined",
+        "room": room_name,
+        "name": name,
+        "verified": False,
+    }
     notice = await ws.receive_json_from(timeout=5)  # our own join notice, through the layer
     assert notice["type"] == "notice" and notice["name"] == name
     return ws
@@ -40,6 +45,7 @@ async def test_room_members_see_messages_and_notices_other_rooms_do_not(app: Any
         "type": "message",
         "room": lobby,
         "name": "ann",
+        "verified": False,
         "text": "<img src=x onerror=alert(1)>",
     }
     assert await ann.receive_json_from(timeout=5) == expected
