@@ -169,16 +169,20 @@ class Broadcaster(AsyncWebsocketConsumer):
 
 
 async def test_consumer_logs_and_closes_a_slow_client(caplog: pytest.LogCaptureFixture) -> None:
-    # The communicator's send never waits, so overflow comes from one handler's burst.
-    async with WebsocketCommunicator(Broadcaster.as_asgi(), "/") as ws:
-        await ws.connect()
-        with caplog.at_level(logging.WARNING, logger="fast_channels.consumer"):
-            await ws.send_to(text_data="go")
-            codes = []
-            while True:
-                message = await ws.receive_output()
-                if message["type"] == "websocket.close":
-                    codes.append(message["code"])
-                    break
-        assert codes == [3008]
-        assert "the client is not reading" in caplog.text
+    # A server whose client stopped reading: websocket.send never returns.
+    send = Blocked()
+    events: asyncio.Queue[Message] = asyncio.Queue()
+    for event in ({"type": "websocket.connect"}, {"type": "websocket.receive", "text": "go"}):
+        events.put_nowait(event)
+    scope = {"type": "websocket", "path": "/", "headers": [], "subprotocols": []}
+    with caplog.at_level(logging.WARNING, logger="fast_channels.consumer"):
+        task = asyncio.create_task(Broadcaster()(scope, events.get, send))
+        for _ in range(100):
+            if any(m["type"] == "websocket.close" for m in send.sent):
+                break
+            await asyncio.sleep(0.01)
+        events.put_nowait({"type": "websocket.disconnect", "code": 1006})
+        await asyncio.wait_for(task, 5)
+    assert [m["type"] for m in send.sent] == ["websocket.accept", "websocket.close"]
+    assert send.sent[-1]["code"] == 3008
+    assert "the client is not reading (60 bytes waiting, limit 50)" in caplog.text

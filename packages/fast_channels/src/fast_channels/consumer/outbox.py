@@ -15,7 +15,8 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from ..types import Message, Send
 from .limits import SLOW_CLIENT
@@ -79,25 +80,45 @@ class Outbox:
         if buffered > self.peak:
             self.peak = buffered
         self._queue.append((message, size))
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._write())
+        if self._writer is not None:
+            return
+        # Nothing ahead of this frame: start sending it right here. The server only
+        # waits when the client's socket is full, so most sends finish in this first
+        # step and need no task; a send that has to wait is finished by the writer.
+        coro = _coroutine(self._send(message))
+        try:
+            waiting_on = coro.send(None)
+        except StopIteration:
+            self._queue.popleft()
+            self.buffered -= size
+            return
+        except Exception as exc:
+            self._drop_after(exc)
+            return
+        self._writer = asyncio.create_task(self._write(coro, waiting_on))
 
-    async def _write(self) -> None:
+    async def _write(self, started: Coroutine[Any, Any, None], waiting_on: object) -> None:
         queue, send = self._queue, self._send
         try:
+            await _finish(started, waiting_on)
+            _, size = queue.popleft()
+            self.buffered -= size
             while queue:
                 message, size = queue[0]
                 await send(message)
                 queue.popleft()
                 self.buffered -= size
-        except OSError as exc:  # the client went away; its disconnect event follows
-            logger.debug("Outbound frames dropped: %s", exc)
-            self._drop()
-        except Exception:
-            logger.exception("Sending to the client failed; outbound frames dropped")
-            self._drop()
+        except Exception as exc:
+            self._drop_after(exc)
         finally:
             self._writer = None
+
+    def _drop_after(self, exc: Exception) -> None:
+        if isinstance(exc, OSError):  # the client went away; its disconnect event follows
+            logger.debug("Outbound frames dropped: %s", exc)
+        else:
+            logger.error("Sending to the client failed; outbound frames dropped", exc_info=exc)
+        self._drop()
 
     def _drop(self) -> None:
         self._closing = True
@@ -133,3 +154,41 @@ class Outbox:
         for task in pending:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _coroutine(awaitable: Awaitable[None]) -> Coroutine[Any, Any, None]:
+    if isinstance(awaitable, Coroutine):
+        return awaitable
+
+    async def wrapper() -> None:  # an ASGI send may return any awaitable
+        await awaitable
+
+    return wrapper()
+
+
+async def _finish(coro: Coroutine[Any, Any, None], waiting_on: object) -> None:
+    """Run ``coro``, which was started by hand and is waiting on ``waiting_on``, to its end.
+
+    This is what a task does with a coroutine (what Python 3.12's eager tasks do
+    after their first step): wait until the future it yielded is done, then resume
+    it. Cancelled, it cancels that future (as ``Task.cancel`` does) and closes it.
+    """
+    while True:
+        try:
+            if waiting_on is None:  # a bare yield: give the loop one turn
+                await asyncio.sleep(0)
+            elif asyncio.isfuture(waiting_on):
+                waiting_on._asyncio_future_blocking = False
+                await asyncio.wait((waiting_on,))
+            else:
+                coro.close()
+                raise RuntimeError(f"The ASGI send yielded {waiting_on!r}, not a future")
+        except asyncio.CancelledError:
+            if asyncio.isfuture(waiting_on):
+                waiting_on.cancel()
+            coro.close()
+            raise
+        try:
+            waiting_on = coro.send(None)
+        except StopIteration:
+            return
