@@ -50,8 +50,12 @@ def build_app(scenario: str) -> Any:
         # Capacity above the message count: a slow client must not make us drop.
         layer = register_channel_layer("default", InMemoryChannelLayer(capacity=100_000))
 
+        from fast_channels.consumer.limits import ConnectionLimits
+
         class FanoutConsumer(AsyncWebsocketConsumer):
             groups = [GROUP]  # noqa: RUF012
+            # The trigger sends broadcasts as fast as the window allows: no rate limit.
+            limits = ConnectionLimits(rate=None)
 
             async def receive(self, text_data: str | None = None, bytes_data: Any = None) -> None:
                 await self.channel_layer.group_send(

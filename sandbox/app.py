@@ -16,13 +16,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from fast_channels.consumer.limits import ConnectionLimits
 from fast_channels.middleware import OriginValidator
+from fast_channels.middleware.auth import AuthMiddleware
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.applications import Starlette
 
 from . import pages
 from .features.chat import routes as chat
+from .features.chat.signin import SignedNameBackend
 from .features.echo import routes as echo
 from .features.jobs import routes as jobs
 from .features.jobs.queue import JobQueue
@@ -34,13 +37,19 @@ from .settings import Settings, get_settings
 
 def create_websocket_app(settings: Settings, aliases: list[str], job_queue: JobQueue) -> Starlette:
     """The ``/ws`` sub-app: one route per consumer. Consumers read its ``state``."""
+    # The library enforces the limits; the settings only choose them.
+    limits = ConnectionLimits(
+        max_frame_bytes=settings.max_message_bytes,
+        rate=settings.rate_limit,
+        burst=settings.rate_burst,
+    )
     ws_app = Starlette(
         routes=[
-            *echo.websocket_routes(),
-            *chat.websocket_routes(),
-            *notifications.websocket_routes(),
-            *jobs.websocket_routes(),
-            *showcase.websocket_routes(aliases),
+            *echo.websocket_routes(limits),
+            *chat.websocket_routes(limits),
+            *notifications.websocket_routes(limits),
+            *jobs.websocket_routes(limits),
+            *showcase.websocket_routes(aliases, limits),
         ]
     )
     ws_app.state.settings = settings
@@ -69,4 +78,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/sse", Starlette(routes=notifications.sse_routes()))
     for feature in (pages, echo, chat, notifications, jobs, showcase):
         app.include_router(feature.router)
+    # Outermost, so pages, the API and every WebSocket handshake see scope["user"].
+    app.add_middleware(AuthMiddleware, backend=SignedNameBackend(settings.session_secret))
     return app

@@ -8,6 +8,7 @@ with keyword arguments, e.g. ``Settings(layers="memory")``.
 
 from __future__ import annotations
 
+import secrets
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -27,6 +28,7 @@ ENV_NAMES = (
     "SANDBOX_MAX_MESSAGE_BYTES",
     "SANDBOX_RATE_LIMIT",
     "SANDBOX_RATE_BURST",
+    "SANDBOX_SESSION_SECRET",
     "SANDBOX_JOB_QUEUE",
     "SANDBOX_JOB_STEP_SECONDS",
 )
@@ -84,6 +86,14 @@ class Settings(BaseSettings):
     #: Per connection: a steady rate (messages per second) and a burst allowance.
     rate_limit: float = Field(default=5.0, gt=0, validation_alias="SANDBOX_RATE_LIMIT")
     rate_burst: int = Field(default=10, gt=0, validation_alias="SANDBOX_RATE_BURST")
+
+    #: Signs the chat's sign-in cookie. Unset: a random one per process (sign-ins then
+    #: last until a restart, and several web processes need the same value).
+    session_secret: str = Field(
+        default_factory=lambda: secrets.token_urlsafe(32),
+        min_length=16,
+        validation_alias="SANDBOX_SESSION_SECRET",
+    )
 
     job_queue: str = Field(default="sandbox:jobs", validation_alias="SANDBOX_JOB_QUEUE")
     job_step_seconds: float = Field(default=0.4, ge=0, validation_alias="SANDBOX_JOB_STEP_SECONDS")

@@ -2,8 +2,9 @@
 
 It adds three things to :class:`AsyncJsonWebsocketConsumer`:
 
-- each client frame first passes the connection's :class:`~sandbox.guards.FrameGuard`
-  (size limit, rate limit);
+- the library checks each client frame against the connection's ``limits`` (size,
+  rate: set from the settings by the app factory) and answers a refused one with an
+  ``{"type": "error", "code": "frame_too_large" | "rate_limited"}`` event;
 - client messages are JSON objects with a ``"type"``, dispatched to
   ``action_<type>()`` methods (``{"type": "message"}`` -> ``action_message``);
 - anything else gets an ``{"type": "error", ...}`` event for this client only.
@@ -16,7 +17,7 @@ from typing import Any
 
 from fast_channels.consumer.websocket import AsyncJsonWebsocketConsumer
 
-from ..guards import FrameGuard, error_event, settings_from_scope
+from ..guards import error_event, settings_from_scope
 from ..settings import Settings
 
 _ACTION_RE = re.compile(r"^[a-z][a-z_]{0,30}$")
@@ -39,8 +40,6 @@ def required_text(content: dict[str, Any], max_chars: int = 2000) -> str:
 class SandboxJsonConsumer(AsyncJsonWebsocketConsumer):
     """JSON consumer with the sandbox's limits and ``action_<type>`` dispatch."""
 
-    _frame_guard: FrameGuard | None = None
-
     @property
     def settings(self) -> Settings:
         return settings_from_scope(self.scope)
@@ -48,15 +47,6 @@ class SandboxJsonConsumer(AsyncJsonWebsocketConsumer):
     async def send_error(self, code: str, message: str) -> None:
         """Send an error event to this client only; the connection stays open."""
         await self.send_json(error_event(code, message))
-
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self._frame_guard is None:
-            self._frame_guard = FrameGuard(self.settings)
-        error = self._frame_guard.check(text_data, bytes_data)
-        if error is not None:
-            await self.send_json(error)
-            return
-        await super().receive(text_data=text_data, bytes_data=bytes_data)
 
     async def receive_json(self, content: Any) -> None:
         action = content.get("type") if isinstance(content, dict) else None

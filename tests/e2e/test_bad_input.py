@@ -55,7 +55,7 @@ def test_oversized_message_shows_an_error_and_the_room_keeps_working(
     say(ann, "x" * (MAX_MESSAGE_BYTES + 1))
     error = ann.get_by_test_id("error")
     expect(error).to_be_visible()
-    expect(error).to_have_attribute("data-code", "message_too_large")
+    expect(error).to_have_attribute("data-code", "frame_too_large")
     expect(error).to_contain_text(f"over the {MAX_MESSAGE_BYTES}-byte limit")
     expect(ann.get_by_test_id("connection-status")).to_have_attribute("data-state", "open")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from typing import Any, ClassVar
 
 import pytest
 from fast_channels.consumer.websocket import AsyncWebsocketConsumer
@@ -24,17 +25,30 @@ class Fragile(AsyncWebsocketConsumer):
         await self.send(text_data=f"ok {text_data}")
 
 
+class Member(AsyncWebsocketConsumer):
+    groups: ClassVar[list[str]] = ["members"]
+
+    async def members_say(self, event: dict[str, Any]) -> None:
+        await self.send(text_data=event["text"])
+
+
 class Misconfigured(AsyncWebsocketConsumer):
     channel_layer_alias = "xyz"
 
 
 @pytest.fixture
-async def server_url() -> AsyncIterator[str]:
-    register_channel_layer("default", InMemoryChannelLayer())
+def layer() -> InMemoryChannelLayer:
+    return InMemoryChannelLayer()
+
+
+@pytest.fixture
+async def server_url(layer: InMemoryChannelLayer) -> AsyncIterator[str]:
+    register_channel_layer("default", layer)
     app = Starlette(
         routes=[
             WebSocketRoute("/fragile", Fragile.as_asgi()),
             WebSocketRoute("/misconfigured", Misconfigured.as_asgi()),
+            WebSocketRoute("/member", Member.as_asgi()),
         ]
     )
     async with serve(app) as url:
@@ -69,3 +83,19 @@ async def test_unknown_alias_rejects_the_handshake_and_logs_why(
             pass
     assert rejected.value.response.status_code == 403
     assert "Channel layer 'xyz' not registered. Registered aliases: 'default'" in caplog.text
+
+
+async def test_hostile_layer_message_types_leave_the_socket_working(
+    server_url: str, layer: InMemoryChannelLayer, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with connect(f"{server_url}/member") as ws:
+        for _ in range(100):  # the handshake is done; wait for the group join
+            if layer._groups.get("members"):
+                break
+            await asyncio.sleep(0.01)
+        with caplog.at_level(logging.WARNING, logger="fast_channels.consumer"):
+            for msg_type in ("websocket.disconnect", "dispatch", "close", "send", "no.handler"):
+                await layer.group_send("members", {"type": msg_type, "code": 1000})
+            await layer.group_send("members", {"type": "members.say", "text": "still open"})
+            assert await asyncio.wait_for(ws.recv(), 5) == "still open"
+        assert caplog.text.count("dropped") == 5

@@ -11,6 +11,7 @@ from fast_channels.consumer import AsyncConsumer, ConsumerApp
 from fast_channels.consumer.websocket import AsyncWebsocketConsumer
 from fast_channels.exceptions import (
     AcceptConnection,
+    ChannelLayerConnectionError,
     DenyConnection,
     InvalidMessageType,
     StopConsumer,
@@ -172,16 +173,100 @@ async def test_channel_layer_messages_dispatch_by_type(layer: InMemoryChannelLay
         await ws.disconnect()
 
 
-async def test_message_type_without_handler_is_a_clear_error(
+async def test_layer_message_without_handler_is_logged_and_the_socket_keeps_working(
     layer: InMemoryChannelLayer, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with WebsocketCommunicator(RoomConsumer.as_asgi(), "/") as ws:
         await ws.connect()
-        with caplog.at_level(logging.ERROR, logger="fast_channels.consumer"):
+        with caplog.at_level(logging.WARNING, logger="fast_channels.consumer"):
             await layer.group_send("room", {"type": "game.move"})
-            assert await ws.receive_close() == 1011
+            await layer.group_send("room", {"type": "room.message", "text": "still here"})
+            assert await ws.receive_from() == "still here"
         assert "no handler for message type 'game.move'" in caplog.text
         assert "async def game_move(self, message)" in caplog.text
+        await ws.disconnect()
+
+
+@pytest.mark.parametrize(
+    "msg_type",
+    [
+        "dispatch",
+        "send",
+        "close",
+        "accept",
+        "connect",
+        "receive",
+        "disconnect",
+        "groups",
+        "channel_layer",
+        "handle_exception",
+        "as_asgi",
+    ],
+)
+async def test_layer_messages_never_reach_the_consumer_api(
+    layer: InMemoryChannelLayer, caplog: pytest.LogCaptureFixture, msg_type: str
+) -> None:
+    async with WebsocketCommunicator(RoomConsumer.as_asgi(), "/") as ws:
+        await ws.connect()
+        with caplog.at_level(logging.WARNING, logger="fast_channels.consumer"):
+            await layer.group_send("room", {"type": msg_type, "text": "x"})
+            await layer.group_send("room", {"type": "room.message", "text": "after"})
+            # Nothing but the real handler's frame: no close, no recursion, no raw ASGI.
+            assert await ws.receive_from() == "after"
+            assert await ws.receive_nothing()
+        assert f"no handler for message type {msg_type!r}" in caplog.text
+        await ws.disconnect()
+
+
+@pytest.mark.parametrize("msg_type", ["websocket.disconnect", "websocket.receive", "http.request"])
+async def test_server_message_types_from_a_layer_are_dropped(
+    layer: InMemoryChannelLayer, caplog: pytest.LogCaptureFixture, msg_type: str
+) -> None:
+    RoomConsumer.disconnects.clear()
+    async with WebsocketCommunicator(RoomConsumer.as_asgi(), "/") as ws:
+        await ws.connect()
+        with caplog.at_level(logging.WARNING, logger="fast_channels.consumer"):
+            await layer.group_send("room", {"type": msg_type, "code": 1000, "text": "fake"})
+            await layer.group_send("room", {"type": "room.message", "text": "alive"})
+            assert await ws.receive_from() == "alive"
+        assert RoomConsumer.disconnects == []  # the consumer did not stop
+        assert "messages come from the ASGI server only" in caplog.text
+        await ws.disconnect()
+    assert RoomConsumer.disconnects == [1000]
+
+
+async def test_dispatch_refuses_api_methods_and_non_methods() -> None:
+    class Plain(AsyncConsumer):
+        channel_layer_alias = None
+        colour = "red"
+
+    consumer = Plain()
+    for msg_type in ("dispatch", "as_asgi", "colour", "channel_layer", "missing.type"):
+        with pytest.raises(InvalidMessageType, match="has no handler for message type"):
+            await consumer.dispatch({"type": msg_type})
+
+
+async def test_a_layer_outage_in_a_handler_is_logged_as_an_error_with_alias_and_cause(
+    layer: InMemoryChannelLayer, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Outage(AsyncWebsocketConsumer):
+        async def receive(self, text_data: str | None = None, bytes_data: Any = None) -> None:
+            try:
+                raise ConnectionRefusedError("Connect call failed ('127.0.0.1', 6379)")
+            except OSError as exc:
+                raise ChannelLayerConnectionError("Redis unreachable for 5 s") from exc
+
+    async with WebsocketCommunicator(Outage.as_asgi(), "/") as ws:
+        await ws.connect()
+        with caplog.at_level(logging.INFO, logger="fast_channels.consumer"):
+            await ws.send_to(text_data="hi")
+            assert await ws.receive_close() == 1011
+    [record] = [r for r in caplog.records if "channel layer" in r.getMessage()]
+    assert record.levelno == logging.ERROR
+    assert "'default'" in record.getMessage()
+    assert "Redis unreachable" in record.getMessage()
+    assert "ConnectionRefusedError" in record.getMessage()
+    assert "went away" not in caplog.text
 
 
 async def test_private_message_types_are_refused() -> None:

@@ -12,7 +12,50 @@ const messages = $("chat-messages");
 const currentRoom = $("chat-current-room");
 const status = $("connection-status");
 
+const signinState = $("signin-state");
+const signinName = $("signin-name");
+const signinButton = $("signin-button");
+const signoutButton = $("signout-button");
+
 let socket = null;
+
+// Signed in, the server takes the name from the signed cookie: the name field is moot.
+function showSignedIn(me) {
+  signinState.dataset.signedIn = String(me.signed_in);
+  signinState.textContent = me.signed_in
+    ? `Signed in as ${me.name}: your messages carry this name.`
+    : "Not signed in: you chat as a guest.";
+  nameInput.disabled = me.signed_in;
+  signinButton.hidden = me.signed_in;
+  signinName.hidden = me.signed_in;
+  signoutButton.hidden = !me.signed_in;
+}
+
+async function callApi(path, body) {
+  const response = await fetch(path, {
+    method: body === undefined ? "GET" : "POST",
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await response.json();
+  if (!response.ok) throw new Error(data.detail || response.statusText);
+  return data;
+}
+
+signinButton.addEventListener("click", async () => {
+  try {
+    showSignedIn(await callApi("/api/signin", { name: signinName.value }));
+    clearError();
+  } catch (error) {
+    showError({ code: "signin_failed", message: String(error.message) });
+  }
+});
+
+signoutButton.addEventListener("click", async () => {
+  showSignedIn(await callApi("/api/signout", {}));
+});
+
+callApi("/api/me").then(showSignedIn, () => {});
 
 function setJoined(room) {
   currentRoom.textContent = room ? `#${room}` : "not in a room";
@@ -31,7 +74,10 @@ function onMessage(event) {
       appendItem(
         messages,
         el("li", { className: "entry message", testid: "chat-message", data: { author: event.name } }, [
-          el("span", { className: "meta", text: `${event.name} · ${timeLabel()}` }),
+          el("span", {
+            className: "meta",
+            text: `${event.name}${event.verified ? " ✓" : " (guest)"} · ${timeLabel()}`,
+          }),
           el("span", { className: "text", testid: "chat-text", text: event.text }),
         ]),
       );

@@ -2,6 +2,10 @@
 
 Each room is a group (``room.<room_name>``) on the pub/sub layer, so a message
 reaches every member of that room, in any web process, and nobody else.
+
+A visitor who signed in (``POST /api/signin``, see :mod:`.signin`) chats under the
+name in the signed cookie, marked ``"verified": true``; anyone else picks a name
+with ``?name=`` and is shown as a guest.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ class ChatConsumer(SandboxJsonConsumer):
     room: str = ""
     group: str | None = None
     display_name: str = ""
+    verified: bool = False
 
     async def connect(self) -> None:
         # Accept first so the page can be told *why* it is refused, then close.
@@ -45,8 +50,14 @@ class ChatConsumer(SandboxJsonConsumer):
                 f"Room name {self.room!r} is not a valid group name: use {ROOM_RULE}.",
             )
             return
-        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
-        name = (query.get("name") or [""])[0].strip() or "anonymous"
+        user = self.scope.get("user")
+        # Signed in: the name comes from the signed cookie, so no field can change it.
+        self.verified = bool(user is not None and user.is_authenticated)
+        if self.verified:
+            name = user.display_name  # type: ignore[union-attr]  # checked just above
+        else:
+            query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+            name = (query.get("name") or [""])[0].strip() or "anonymous"
         if len(name) > MAX_NAME_CHARS:
             await self._refuse(
                 "invalid_name",
@@ -55,7 +66,14 @@ class ChatConsumer(SandboxJsonConsumer):
             return
         self.group, self.display_name = group, name
         await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.send_json({"type": "joined", "room": self.room, "name": self.display_name})
+        await self.send_json(
+            {
+                "type": "joined",
+                "room": self.room,
+                "name": self.display_name,
+                "verified": self.verified,
+            }
+        )
         await self._notice("join")
 
     async def disconnect(self, code: int) -> None:
@@ -71,13 +89,25 @@ class ChatConsumer(SandboxJsonConsumer):
         text = required_text(content, self.settings.max_message_bytes)
         await self.channel_layer.group_send(
             self.group,
-            {"type": "chat.message", "room": self.room, "name": self.display_name, "text": text},
+            {
+                "type": "chat.message",
+                "room": self.room,
+                "name": self.display_name,
+                "verified": self.verified,
+                "text": text,
+            },
         )
 
     async def chat_message(self, event: dict[str, Any]) -> None:
         """A room message from the layer (type ``chat.message``)."""
         await self.send_json(
-            {"type": "message", "room": event["room"], "name": event["name"], "text": event["text"]}
+            {
+                "type": "message",
+                "room": event["room"],
+                "name": event["name"],
+                "verified": event.get("verified", False),
+                "text": event["text"],
+            }
         )
 
     async def chat_notice(self, event: dict[str, Any]) -> None:

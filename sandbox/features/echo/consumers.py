@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
+from fast_channels.consumer.limits import LimitExceeded
 from fast_channels.consumer.websocket import AsyncWebsocketConsumer
 
-from ...guards import FrameGuard, settings_from_scope
+from ...guards import error_event
 
 
 class EchoConsumer(AsyncWebsocketConsumer):
@@ -19,21 +20,20 @@ class EchoConsumer(AsyncWebsocketConsumer):
     channel_layer_alias = None
 
     async def connect(self) -> None:
-        self.guard = FrameGuard(settings_from_scope(self.scope))
         await self.accept()
         await self.send_event(
             {"type": "welcome", "text": "Connected. Anything you send comes back."}
         )
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        error = self.guard.check(text_data, bytes_data)
-        if error is not None:
-            await self.send_event(error)
-            return
         if text_data is None:
             await self.send_event({"type": "echo", "text": f"<{len(bytes_data or b'')} bytes>"})
             return
         await self.send_event({"type": "echo", "text": text_data})
+
+    async def limit_exceeded(self, exceeded: LimitExceeded) -> None:
+        """A frame over the size or rate limit: tell this client, keep the socket open."""
+        await self.send_event(error_event(exceeded.code, exceeded.message))
 
     async def send_event(self, event: dict[str, str]) -> None:
         await self.send(text_data=json.dumps(event))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fast_channels.consumer.limits import ConnectionLimits
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.routing import BaseRoute, WebSocketRoute
@@ -17,6 +18,6 @@ async def echo_page(request: Request) -> HTMLResponse:
     return render(request, "echo.html", title="System echo")
 
 
-def websocket_routes() -> list[BaseRoute]:
+def websocket_routes(limits: ConnectionLimits) -> list[BaseRoute]:
     """Mounted under ``/ws`` by the app factory."""
-    return [WebSocketRoute("/echo", EchoConsumer.as_asgi())]
+    return [WebSocketRoute("/echo", EchoConsumer.as_asgi(limits=limits))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fast_channels.consumer.limits import ConnectionLimits
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.routing import BaseRoute, WebSocketRoute
@@ -25,6 +26,6 @@ async def jobs_page(request: Request) -> HTMLResponse:
     )
 
 
-def websocket_routes() -> list[BaseRoute]:
+def websocket_routes(limits: ConnectionLimits) -> list[BaseRoute]:
     """Mounted under ``/ws``: ``/ws/jobs``."""
-    return [WebSocketRoute("/jobs", JobsConsumer.as_asgi())]
+    return [WebSocketRoute("/jobs", JobsConsumer.as_asgi(limits=limits))]

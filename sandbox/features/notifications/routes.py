@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fast_channels.consumer.limits import ConnectionLimits
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
@@ -39,9 +40,9 @@ async def post_notification(body: NotificationIn) -> dict[str, Any]:
     return {"id": event["id"], "text": event["text"], "source": event["source"]}
 
 
-def websocket_routes() -> list[BaseRoute]:
+def websocket_routes(limits: ConnectionLimits) -> list[BaseRoute]:
     """Mounted under ``/ws``: ``/ws/notifications``."""
-    return [WebSocketRoute("/notifications", NotificationsConsumer.as_asgi())]
+    return [WebSocketRoute("/notifications", NotificationsConsumer.as_asgi(limits=limits))]
 
 
 def sse_routes() -> list[BaseRoute]:

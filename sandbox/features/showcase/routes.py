@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fast_channels.consumer.limits import ConnectionLimits
 from fast_channels.exceptions import ChannelLayerNotRegistered
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
@@ -52,6 +53,8 @@ async def post_showcase(alias: str, body: ShowcaseIn) -> dict[str, Any]:
     return {"layer": alias, "text": event["text"], "source": event["source"]}
 
 
-def websocket_routes(aliases: list[str]) -> list[BaseRoute]:
+def websocket_routes(aliases: list[str], limits: ConnectionLimits) -> list[BaseRoute]:
     """Mounted under ``/ws``: ``/ws/showcase/<alias>`` for each registered layer."""
-    return [WebSocketRoute(f"/showcase/{a}", consumer_for(a).as_asgi()) for a in aliases]
+    return [
+        WebSocketRoute(f"/showcase/{a}", consumer_for(a).as_asgi(limits=limits)) for a in aliases
+    ]

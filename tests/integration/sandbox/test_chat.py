@@ -16,7 +16,12 @@ def room() -> str:
 
 async def join(app: Any, room_name: str, name: str) -> WebsocketCommunicator:
     ws = await connect(app, f"/ws/room/{room_name}?name={name}")
-    assert await ws.receive_json_from() == {"type": "joined", "room": room_name, "name": name}
+    assert await ws.receive_json_from() == {
+        "type": "joined",
+        "room": room_name,
+        "name": name,
+        "verified": False,
+    }
     notice = await ws.receive_json_from(timeout=5)  # our own join notice, through the layer
     assert notice["type"] == "notice" and notice["name"] == name
     return ws
@@ -40,6 +45,7 @@ async def test_room_members_see_messages_and_notices_other_rooms_do_not(app: Any
         "type": "message",
         "room": lobby,
         "name": "ann",
+        "verified": False,
         "text": "<img src=x onerror=alert(1)>",
     }
     assert await ann.receive_json_from(timeout=5) == expected
@@ -84,7 +90,7 @@ async def test_bad_frames_get_errors_for_the_sender_only(app: Any) -> None:
     assert (error["type"], error["code"]) == ("error", "invalid_json")
 
     await ann.send_json_to({"type": "message", "text": "y" * 1200})  # over 1000 bytes
-    assert (await ann.receive_json_from())["code"] == "message_too_large"
+    assert (await ann.receive_json_from())["code"] == "frame_too_large"
 
     await ann.send_json_to({"type": "dance"})
     assert (await ann.receive_json_from())["code"] == "unknown_action"

@@ -40,7 +40,7 @@ async def test_oversized_message_is_refused_and_socket_keeps_working(app: Any) -
     await ws.send_to(text_data="x" * 1001)  # limit is 1000 bytes in the test settings
     error = await ws.receive_json_from()
     assert error["type"] == "error"
-    assert error["code"] == "message_too_large"
+    assert error["code"] == "frame_too_large"
     assert "1001 bytes" in error["message"] and "1000-byte limit" in error["message"]
     await ws.send_to(text_data="still here")
     assert (await ws.receive_json_from())["text"] == "still here"

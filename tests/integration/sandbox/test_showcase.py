@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 from typing import Any
@@ -32,7 +33,9 @@ async def test_every_layer_type_is_registered_and_served(app: Any) -> None:
     assert set(registered_aliases()) == set(EXPECTED_KINDS)
     for alias, kind in EXPECTED_KINDS.items():
         ws = await ws_connect(app, f"/ws/showcase/{alias}")
-        assert await ws.receive_json_from() == {"type": "ready", "layer": alias, "kind": kind}
+        ready = await ws.receive_json_from()
+        assert ready.pop("served_by").endswith(f"pid {os.getpid()}")  # in-process app
+        assert ready == {"type": "ready", "layer": alias, "kind": kind}
         await ws.disconnect()
 
 

@@ -21,6 +21,9 @@ from ..types import Message, Receive, Scope, Send
 
 logger = logging.getLogger("fast_channels.consumer")
 
+# Message types of the ASGI protocols: dispatched only when the server sends them.
+_SERVER_TYPES = ("websocket.", "http.", "lifespan.")
+
 
 class ConsumerApp:
     """The ASGI application returned by :meth:`AsyncConsumer.as_asgi`.
@@ -47,8 +50,16 @@ class AsyncConsumer:
     """Base consumer: dispatches each message to a method named after its ``type``.
 
     A message ``{"type": "chat.message", ...}`` calls ``await self.chat_message(message)``.
-    A type that starts with ``_`` or that has no handler raises
+    Only handlers can be reached this way: a type that starts with ``_``, that
+    names a method of the library's own API (``send``, ``close``, ``dispatch``,
+    ``connect``...) or that names no method raises
     :class:`~fast_channels.exceptions.InvalidMessageType`.
+
+    Messages from the channel layer never reach the ASGI events: a
+    ``websocket.*``, ``http.*`` or ``lifespan.*`` message sent through a layer is
+    dropped with a warning on the ``fast_channels.consumer`` logger, and so is a
+    layer message with no handler; the connection keeps working. Messages from
+    the server with no handler are an error (the WebSocket consumer closes with 1011).
 
     Set ``channel_layer_alias`` to the alias of a registered layer (``"default"``
     unless you change it). The layer is looked up when a connection starts; an
@@ -66,8 +77,11 @@ class AsyncConsumer:
     #: Groups joined when the connection starts and left when it ends.
     groups: ClassVar[list[str]] = []
 
-    # Maps a message type to its handler name; shared by all instances of a class.
-    _handler_names: ClassVar[dict[str, str]] = {}
+    # Public names of the library's own consumer API: no message may call them (a
+    # {"type": "dispatch"} would recurse, {"type": "close"} would send invalid ASGI).
+    # Each library class adds its own in __init_subclass__; handlers are the
+    # ``websocket_*`` / ``http_*`` methods, which only the server's messages reach.
+    _not_handlers: ClassVar[frozenset[str]] = frozenset()
 
     scope: Scope
     base_send: Send
@@ -81,7 +95,8 @@ class AsyncConsumer:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._handler_names = {}
+        if cls.__module__.startswith("fast_channels."):
+            cls._not_handlers = cls._not_handlers | _api_names(cls)
 
     @classmethod
     def as_asgi(cls, **initkwargs: Any) -> ConsumerApp:
@@ -203,34 +218,73 @@ class AsyncConsumer:
         lock, dispatch, layer_receive = self._lock, self.dispatch, layer.receive
         while True:
             message = await layer_receive(channel)
+            msg_type = message.get("type")
+            if isinstance(msg_type, str) and msg_type.startswith(_SERVER_TYPES):
+                # Only the server may say "websocket.disconnect": through a layer it
+                # would stop the consumer and leave the socket open.
+                logger.warning(
+                    "%s dropped a %r message from the channel layer: %s messages come "
+                    "from the ASGI server only.",
+                    type(self).__name__,
+                    msg_type,
+                    msg_type.partition(".")[0],
+                )
+                continue
             async with lock:
-                await dispatch(message)
+                try:
+                    await dispatch(message)
+                except InvalidMessageType as exc:
+                    # Someone else's typo must not close this client's connection.
+                    logger.warning(
+                        "%s dropped a channel layer message: %s", type(self).__name__, exc
+                    )
 
     # Dispatch -------------------------------------------------------------------------
 
     async def dispatch(self, message: Message) -> None:
-        """Call the handler for ``message["type"]`` (``a.b`` -> ``a_b``)."""
-        msg_type = message["type"]
-        name = self._handler_names.get(msg_type)
-        if name is None:
-            name = self._handler_name(msg_type)
-        handler = getattr(self, name, None)
-        if handler is None:
+        """Call the handler for ``message["type"]`` (``a.b`` -> ``a_b``).
+
+        Raises :class:`~fast_channels.exceptions.InvalidMessageType` when the type
+        names no handler: a private name, a method of the library's own API
+        (``send``, ``close``, ``dispatch``...), an attribute that is not a method,
+        or nothing at all.
+        """
+        name = get_handler_name(message)
+        # Looked up on the class: a property must not run just to be rejected.
+        method = getattr(type(self), name, None)
+        if name in self._not_handlers or not callable(method) or isinstance(method, type):
             raise InvalidMessageType(
-                f"{type(self).__name__} has no handler for message type {msg_type!r}: "
+                f"{type(self).__name__} has no handler for message type {message['type']!r}: "
                 f"define 'async def {name}(self, message)'."
             )
-        await handler(message)
+        await getattr(self, name)(message)
 
-    @classmethod
-    def _handler_name(cls, msg_type: object) -> str:
-        if not isinstance(msg_type, str) or not msg_type:
-            raise InvalidMessageType(f"Message type must be a non-empty str, got {msg_type!r}")
-        if msg_type.startswith("_"):
-            raise InvalidMessageType(
-                f"Message type {msg_type!r} starts with '_': handlers for private "
-                "methods cannot be called through messages."
-            )
-        name = msg_type.replace(".", "_")
-        cls._handler_names[msg_type] = name
-        return name
+
+def get_handler_name(message: Message) -> str:
+    """The method name for a message's ``type``: ``"chat.message"`` -> ``"chat_message"``."""
+    msg_type = message.get("type")
+    if not isinstance(msg_type, str) or not msg_type:
+        raise InvalidMessageType(f"Message type must be a non-empty str, got {msg_type!r}")
+    if msg_type.startswith("_"):
+        raise InvalidMessageType(
+            f"Message type {msg_type!r} starts with '_': handlers for private "
+            "methods cannot be called through messages."
+        )
+    return msg_type.replace(".", "_")
+
+
+def _api_names(cls: type) -> frozenset[str]:
+    """Public names a library class defines, except its handlers.
+
+    Handlers are the ``websocket_*``/``http_*`` methods and whatever the class
+    lists in ``_library_handlers`` (e.g. the SSE consumer's ``sse_event``).
+    """
+    handlers: frozenset[str] = vars(cls).get("_library_handlers", frozenset())
+    return frozenset(
+        name
+        for name in vars(cls)
+        if not name.startswith(("_", "websocket_", "http_")) and name not in handlers
+    )
+
+
+AsyncConsumer._not_handlers = _api_names(AsyncConsumer)

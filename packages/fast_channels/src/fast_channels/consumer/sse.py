@@ -185,6 +185,9 @@ class AsyncSseConsumer(AsyncHttpConsumer):
         text = data if isinstance(data, str) else self.encode_json(data)
         self._push(format_event(text, event=event, id=id))
 
+    # Reachable through the layer although the library defines it (see _api_names).
+    _library_handlers: ClassVar[frozenset[str]] = frozenset({"sse_event"})
+
     async def sse_event(self, message: Message) -> None:
         """Handler for ``{"type": "sse.event", "data": ..., "event": ..., "id": ...}``."""
         await self.send_event(

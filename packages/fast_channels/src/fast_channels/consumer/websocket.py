@@ -3,6 +3,10 @@
 An exception raised by any handler is logged on the ``fast_channels.consumer``
 logger and closes that socket with code 1011 (or rejects the handshake when the
 socket was not accepted yet); other connections are not affected.
+
+Close codes the library uses: 1008 (handshake refused: origin or authentication;
+or rate limit exceeded), 1009 (frame too large), 1011 (a handler raised), 3008
+(the client stopped reading; see :mod:`fast_channels.consumer.limits`).
 """
 
 from __future__ import annotations
@@ -10,11 +14,20 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
-from ..exceptions import AcceptConnection, DenyConnection, StopConsumer
-from ..types import Message
+from ..exceptions import (
+    AcceptConnection,
+    ChannelLayerConnectionError,
+    DenyConnection,
+    StopConsumer,
+)
+from ..middleware.origin import POLICY_VIOLATION
+from ..types import Message, Receive, Scope, Send
+from .auth import is_authenticated
 from .base import AsyncConsumer
+from .limits import SLOW_CLIENT, ConnectionLimits, FrameLimiter, LimitExceeded
+from .outbox import Outbox
 
 logger = logging.getLogger("fast_channels.consumer")
 
@@ -39,18 +52,43 @@ class AsyncWebsocketConsumer(AsyncConsumer):
     In :meth:`connect`, call :meth:`accept` (or raise ``AcceptConnection``) to
     accept, :meth:`close` (or raise ``DenyConnection``) to reject. Raise
     ``StopConsumer`` from any handler to stop this consumer.
+
+    ``send()`` never waits for a slow client: frames queue in a bounded outbox
+    (``limits.max_outbound_bytes``) that is written to the server in order, so a
+    broadcast is not held up by one socket. Client frames pass the ``limits``
+    (size, rate) before :meth:`receive` sees them; see
+    :mod:`fast_channels.consumer.limits` for the defaults and what happens past each.
     """
+
+    #: Limits for each connection; override with your own ``ConnectionLimits(...)``.
+    limits: ClassVar[ConnectionLimits] = ConnectionLimits()
+    #: Refuse handshakes whose ``scope["user"]`` is not authenticated (HTTP 403,
+    #: close code 1008), before :meth:`connect` runs. The user is put there by
+    #: :class:`~fast_channels.middleware.auth.AuthMiddleware`.
+    authentication_required: ClassVar[bool] = False
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._accepted = False
         self._closed = False
         self._disconnected = False
+        self._limiter = FrameLimiter(self.limits)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.outbox = Outbox(send, self.limits.max_outbound_bytes, self._too_slow)
+        try:
+            await super().__call__(scope, receive, self.outbox.send)
+        finally:
+            await self.outbox.aclose()
 
     # ASGI events ----------------------------------------------------------------------
 
     async def websocket_connect(self, message: Message) -> None:
-        """Handle the handshake by calling :meth:`connect`."""
+        """Handle the handshake: check ``authentication_required``, then call :meth:`connect`."""
+        if self.authentication_required and not is_authenticated(self.scope, type(self).__name__):
+            logger.info("%s: refused an unauthenticated handshake", type(self).__name__)
+            await self.close(POLICY_VIOLATION)  # before accept the server answers HTTP 403
+            return
         try:
             await self.connect()
         except AcceptConnection:
@@ -59,8 +97,12 @@ class AsyncWebsocketConsumer(AsyncConsumer):
             await self.close()
 
     async def websocket_receive(self, message: Message) -> None:
-        """Handle a frame by calling :meth:`receive` with its text or bytes."""
+        """Handle a frame: check it against ``limits``, then call :meth:`receive`."""
         text = message.get("text")
+        exceeded = self._limiter.check(text, message.get("bytes"))
+        if exceeded is not None:
+            await self.limit_exceeded(exceeded)
+            return
         if text is not None:
             await self.receive(text_data=text)
         else:
@@ -83,6 +125,15 @@ class AsyncWebsocketConsumer(AsyncConsumer):
 
     async def disconnect(self, code: int) -> None:
         """Called once when the connection ends (also after a handler error)."""
+
+    async def limit_exceeded(self, exceeded: LimitExceeded) -> None:
+        """Called instead of :meth:`receive` for a frame a limit refused.
+
+        The plain consumer closes with ``exceeded.close_code`` (1009 for size,
+        1008 for rate); override to reply instead.
+        """
+        logger.info("%s: %s; closing", type(self).__name__, exceeded.message)
+        await self.close(exceeded.close_code)
 
     # Actions --------------------------------------------------------------------------
 
@@ -125,7 +176,17 @@ class AsyncWebsocketConsumer(AsyncConsumer):
 
     async def handle_exception(self, exc: Exception) -> None:
         """Log ``exc``, close this socket with 1011 and call :meth:`disconnect`."""
-        if isinstance(exc, OSError) and self._accepted:
+        if isinstance(exc, ChannelLayerConnectionError):
+            # An OSError too, but the layer's service is down: that is no client's doing.
+            logger.error(
+                "%s: channel layer %r failed (%s, caused by %r); closing with 1011",
+                type(self).__name__,
+                self.channel_layer_alias,
+                exc,
+                exc.__cause__,
+                exc_info=exc,
+            )
+        elif isinstance(exc, OSError) and self._accepted:
             # The server refused a send because the client is already gone.
             logger.info("%s: client went away (%s)", type(self).__name__, exc)
         else:
@@ -137,6 +198,16 @@ class AsyncWebsocketConsumer(AsyncConsumer):
                 logger.debug("Could not send close 1011", exc_info=True)
         if self._accepted:
             await self._disconnect_once(INTERNAL_ERROR)
+
+    def _too_slow(self, size: int) -> None:
+        logger.warning(
+            "%s: the client is not reading (%d bytes waiting, limit %s); closing with %d",
+            type(self).__name__,
+            size,
+            self.limits.max_outbound_bytes,
+            SLOW_CLIENT,
+        )
+        self._closed = True
 
     async def _disconnect_once(self, code: int) -> None:
         if self._disconnected:
@@ -174,6 +245,14 @@ class AsyncJsonWebsocketConsumer(AsyncWebsocketConsumer):
     async def send_json(self, content: Any, close: bool | int = False) -> None:
         """Encode ``content`` with :meth:`encode_json` and send it as a text frame."""
         await self.send(text_data=self.encode_json(content), close=close)
+
+    async def limit_exceeded(self, exceeded: LimitExceeded) -> None:
+        """Reply ``{"type": "error", "code": "frame_too_large" | "rate_limited", ...}``.
+
+        The frame is dropped and the connection stays open.
+        """
+        logger.info("%s: %s", type(self).__name__, exceeded.message)
+        await self.send_json({"type": "error", "code": exceeded.code, "message": exceeded.message})
 
     async def invalid_json(self, data: str | bytes, exc: ValueError) -> None:
         """Called for a frame that is not valid JSON; replies with an error event.
