@@ -90,7 +90,7 @@ class InboxReader:
         self._packed_pop: bytes | None = None
         #: A mailbox unused (empty, nobody waiting) this many seconds is dropped.
         self._idle_after = idle_after
-        self._next_sweep = 0.0
+        self._sweep_timer: asyncio.TimerHandle | None = None
 
     def mailbox(self, channel: str) -> Mailbox:
         box = self.mailboxes.get(channel)
@@ -102,6 +102,8 @@ class InboxReader:
         if self._task is None or self._task.done():
             name = f"fast-channels reader {self._inbox}"
             self._task = asyncio.create_task(self._run(), name=name)
+        if self._sweep_timer is None:  # on a timer: an idle reader blocks in its pop
+            self._sweep_timer = asyncio.get_running_loop().call_later(SWEEP_INTERVAL, self._sweep)
 
     def received(self, channel: str, count: int = 1) -> None:
         """Record that ``count`` messages of ``channel`` left the queue (read or expired).
@@ -126,6 +128,9 @@ class InboxReader:
             self._report_task = asyncio.create_task(self._report())
 
     async def stop(self) -> None:
+        if self._sweep_timer is not None:
+            self._sweep_timer.cancel()
+            self._sweep_timer = None
         if self._report_timer is not None:
             self._report_timer.cancel()
             self._report_timer = None
@@ -160,7 +165,6 @@ class InboxReader:
 
     async def _run(self) -> None:
         trouble = Trouble(logger, f"reader of {self._inbox}")
-        loop = asyncio.get_running_loop()
         while True:
             try:
                 entries = await self._fetch()
@@ -175,9 +179,6 @@ class InboxReader:
                 continue
             trouble.recovered()
             self._dispatch(entries)
-            if loop.time() >= self._next_sweep:
-                self._next_sweep = loop.time() + SWEEP_INTERVAL
-                self._sweep()
 
     def _fail_waiters(self, exc: BaseException) -> None:
         error = ChannelLayerConnectionError(
@@ -194,6 +195,8 @@ class InboxReader:
         Keeps the process's state bounded by its live channels: every WebSocket
         connection gets a channel, and most are never used again once closed.
         """
+        loop = asyncio.get_running_loop()
+        self._sweep_timer = loop.call_later(SWEEP_INTERVAL, self._sweep)
         now, idle_since = now_ms(), time.monotonic() - self._idle_after
         for channel, box in list(self.mailboxes.items()):
             dropped = box.drop_expired(now)
