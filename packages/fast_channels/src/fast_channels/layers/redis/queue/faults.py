@@ -49,12 +49,13 @@ _PERMANENT_CODES = ("NOPERM", "WRONGTYPE", "NOAUTH", "WRONGPASS")
 BACKOFF = EqualJitterBackoff(cap=1.0, base=0.05)
 
 
-def _reply(exc: BaseException) -> ResponseError | None:
+def _reply(exc: BaseException) -> ResponseError | BusyLoadingError | None:
+    """The error reply behind ``exc`` (redis-py raises LOADING as a ConnectionError)."""
     seen: BaseException | None = exc
     for _ in range(5):  # a short chain; never loop on a cyclic one
         if seen is None:
             return None
-        if isinstance(seen, ResponseError):
+        if isinstance(seen, ResponseError | BusyLoadingError):
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
