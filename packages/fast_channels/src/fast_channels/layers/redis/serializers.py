@@ -10,11 +10,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import msgpack
 
+logger = logging.getLogger("fast_channels.layers.redis")
 _ALLOWED = "str, bytes, int, float, bool, None, lists/tuples and dicts with str keys"
 
 
@@ -138,3 +140,26 @@ def build_serializer(
     if symmetric_encryption_keys:
         return EncryptedSerializer(chosen, symmetric_encryption_keys)
     return chosen
+
+
+def decode_or_skip(serializer: Serializer, channel: str, payload: bytes) -> dict[str, Any] | None:
+    """The message, or None (logged with its channel) if ``payload`` cannot be decoded.
+
+    One bad message (sealed with another serializer, or a key rotated in the
+    wrong order) must not cost the receiver the messages after it.
+    """
+    try:
+        message = serializer.loads(payload)
+    except Exception as exc:  # whatever the serializer or Fernet raise
+        logger.error(
+            "Skipped a message on channel %r that cannot be decoded (%s: %s): was it sent "
+            "with another serializer or encryption key?",
+            channel,
+            type(exc).__name__,
+            exc,
+        )
+        return None
+    if not isinstance(message, dict):
+        logger.error("Skipped a message on channel %r: it is not a dict", channel)
+        return None
+    return message

@@ -49,10 +49,10 @@ from ...naming import (
 from .._transport.connections import RedisConnections
 from .._transport.pipe import pack
 from .._transport.tasks import now_ms
-from ..serializers import Serializer, build_serializer
+from ..serializers import Serializer, build_serializer, decode_or_skip
 from . import guard
 from .guard import QUEUE_CONNECTION_DEFAULTS
-from .loop_state import LoopState, LoopStates
+from .loop_state import LoopState, LoopStates, run_sync
 from .scripts import GROUP_ADD, GROUP_MEMBERS, GROUP_SEND, PUSH_MANY, SEND, group_key, queue_keys
 
 logger = logging.getLogger("fast_channels.layers.redis")
@@ -81,6 +81,27 @@ class RedisChannelLayer(BaseChannelLayer):
         memberships; groups heal within this time after Redis comes back empty.
     :param member_timeout: seconds after which members of a process that stopped
         its heartbeat (it died) are ignored and removed by ``group_send``.
+
+    When Redis misbehaves (each case tested against real servers):
+
+    - calls (``send``, ``group_*``, a named ``receive()``) to a Redis that is
+      down or silent raise ``ChannelLayerConnectionError`` (at once / within
+      10 s); a process-local ``receive()`` waits and resumes by itself;
+    - background readers never stop before ``close()``: connection loss,
+      failover (``UNBLOCKED``, ``READONLY``, ``MASTERDOWN``, ``LOADING``: the
+      connection is replaced, so Sentinel is asked for the new master) and
+      error replies such as ``OOM`` or ``BUSY`` are retried with a capped
+      back-off; a named ``receive()`` rides out a failover for up to 10 s, then
+      raises ``ChannelLayerConnectionError``. ``NOPERM``/``WRONGTYPE`` are
+      logged once and make waiting receives raise that error;
+    - a message that cannot be decoded (another serializer or key) or a
+      malformed entry is logged with its channel and skipped; the rest arrive;
+    - a count left high by a lost receipt stops blocking ``send`` once the
+      newest message it counted has expired (``expiry``);
+    - a cancelled named ``receive()`` loses nothing: a message already popped
+      for it goes to another receiver, here or in another process;
+    - membership uses the Redis server's clock, so clock skew between
+      application hosts does not drop live members.
     """
 
     extensions = ("groups", "flush")
@@ -155,7 +176,7 @@ class RedisChannelLayer(BaseChannelLayer):
         list_key, count_key = queue_keys(self.prefix, channel)
         index = self._conns.shard_for(list_key)
         capacity = self.get_capacity(channel)
-        args = (entry, capacity, int(self.expiry * 1000), now, channel)
+        args = (entry, capacity, int(self.expiry * 1000), channel)
         pushed = await SEND(self._conns.pipe(index), (list_key, count_key), args)
         if not pushed:
             raise ChannelFull(
@@ -168,19 +189,29 @@ class RedisChannelLayer(BaseChannelLayer):
         state = self._state()
         if is_process_local(channel):
             reader = state.inbox_for(channel)
-            box = reader.mailbox(channel)
             while True:
-                deadline, payload = await box.get()
+                deadline, payload = await reader.mailbox(channel).get()
                 reader.received(channel)
-                if deadline >= now_ms():
-                    return self._serializer.loads(payload)
+                if deadline >= now_ms() and (
+                    message := decode_or_skip(self._serializer, channel, payload)
+                ):
+                    return message
         named = state.named_for(channel)
-        while True:
-            if not named.mailbox.items:
-                named.start()
-            deadline, payload = await named.mailbox.get()
-            if deadline >= now_ms():
-                return self._serializer.loads(payload)
+        try:
+            while True:
+                if not named.mailbox.items:
+                    named.start()
+                deadline, payload = await named.mailbox.get()
+                if deadline >= now_ms() and (
+                    message := decode_or_skip(self._serializer, channel, payload)
+                ):
+                    return message
+        except asyncio.CancelledError:
+            named.release()  # what was popped for us goes to another receiver
+            raise
+
+    def _decode(self, channel: str, payload: bytes) -> dict[str, Any] | None:
+        return decode_or_skip(self._serializer, channel, payload)
 
     async def new_channel(self, prefix: str = "specific") -> str:
         state = self._state()
@@ -194,7 +225,7 @@ class RedisChannelLayer(BaseChannelLayer):
         require_valid_group_name(group)
         require_valid_channel_name(channel)
         index = self._conns.shard_for(group)
-        args = (now_ms(), int(self.group_expiry * 1000), channel)
+        args = (int(self.group_expiry * 1000), channel)
         await GROUP_ADD(self._conns.pipe(index), [group_key(self.prefix, group)], args)
         if is_process_local(channel):
             self._state().members.add(group, channel)
@@ -211,17 +242,17 @@ class RedisChannelLayer(BaseChannelLayer):
         require_valid_group_name(group)
         require_valid_message(message)
         payload = self._serializer.dumps(message)
-        now = now_ms()
-        cutoffs = (now - int(self.group_expiry * 1000), now - int(self.member_timeout * 1000))
-        deadline = now + int(self.expiry * 1000)
+        # Scripts compare membership against the server's clock (TIME), never ours.
+        ttls = (int(self.group_expiry * 1000), int(self.member_timeout * 1000))
+        deadline = now_ms() + int(self.expiry * 1000)
         index = self._conns.shard_for(group)
         key = group_key(self.prefix, group)
         if self._conns.shard_count == 1 and not self._has_patterns:
-            args = (now, *cutoffs, self.prefix, self.capacity, int(self.expiry * 1000), deadline)
+            args = (*ttls, self.prefix, self.capacity, int(self.expiry * 1000), deadline)
             _, skipped = await GROUP_SEND(self._conns.pipe(index), [key], (*args, payload))
         else:
-            members = await GROUP_MEMBERS(self._conns.pipe(index), [key], cutoffs)
-            skipped = await self._push_many([m.decode() for m in members], now, deadline, payload)
+            members = await GROUP_MEMBERS(self._conns.pipe(index), [key], ttls)
+            skipped = await self._push_many([m.decode() for m in members], deadline, payload)
         if skipped:
             self.dropped_messages += skipped
             logger.warning(
@@ -231,7 +262,7 @@ class RedisChannelLayer(BaseChannelLayer):
                 self.dropped_messages,
             )
 
-    async def _push_many(self, members: list[str], now: int, deadline: int, payload: bytes) -> int:
+    async def _push_many(self, members: list[str], deadline: int, payload: bytes) -> int:
         """Push to members spread over shards: one script per shard, concurrently."""
         by_shard: dict[int, list[str | int]] = {}
         for channel in members:
@@ -239,7 +270,7 @@ class RedisChannelLayer(BaseChannelLayer):
             by_shard.setdefault(shard, []).extend((channel, self.get_capacity(channel)))
 
         async def push(index: int, pairs: list[str | int]) -> int:
-            head = (now, self.prefix, int(self.expiry * 1000), deadline, payload)
+            head = (self.prefix, int(self.expiry * 1000), deadline, payload)
             return int(await PUSH_MANY(self._conns.pipe(index), (), (*head, *pairs)))
 
         results = await asyncio.gather(*(push(i, pairs) for i, pairs in by_shard.items()))
@@ -288,21 +319,4 @@ class RedisChannelLayer(BaseChannelLayer):
         self._run_sync(self.group_send(group, message))
 
     def _run_sync(self, operation: Coroutine[Any, Any, T]) -> T:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
-            operation.close()
-            raise RuntimeError(
-                "send_sync()/group_send_sync() cannot run inside an event loop: "
-                "use 'await layer.send(...)' / 'await layer.group_send(...)' there."
-            )
-
-        async def run_then_close() -> T:
-            try:
-                return await operation
-            finally:
-                await self.close()
-
-        return asyncio.run(run_then_close())
+        return run_sync(operation, self.close)

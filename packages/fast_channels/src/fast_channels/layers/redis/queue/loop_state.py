@@ -12,14 +12,19 @@ import asyncio
 import secrets
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 from ...naming import non_local_name
 from .._transport.connections import RedisConnections
 from .._transport.tasks import now_ms
+from .mailbox import FlushCutoff
 from .membership import MembershipKeeper
-from .readers import FlushCutoff, InboxReader, NamedReader
+from .named import NamedReader
+from .readers import InboxReader
 from .scripts import queue_keys
+
+T = TypeVar("T")
 
 
 class LoopState:
@@ -47,6 +52,7 @@ class LoopState:
         self.token = secrets.token_hex(6)
         self.inboxes: dict[str, InboxReader] = {}
         self.named: dict[str, NamedReader] = {}
+        self._prune_named_at = 64
         self.members = MembershipKeeper(
             conns,
             prefix,
@@ -69,6 +75,7 @@ class LoopState:
                 block=self._block,
                 cutoff=self._cutoff,
                 capacity=self._capacity,
+                idle_after=self._member_timeout,
             )
         reader.start()
         return reader
@@ -76,11 +83,18 @@ class LoopState:
     def named_for(self, channel: str) -> NamedReader:
         reader = self.named.get(channel)
         if reader is None:
+            if len(self.named) >= self._prune_named_at:
+                # Forget readers of channels nobody receives from any more, now
+                # and then (amortised): a process may use many names over weeks.
+                for name in [n for n, r in self.named.items() if r.idle]:
+                    del self.named[name]
+                self._prune_named_at = max(64, 2 * len(self.named))
             list_key, _ = queue_keys(self._prefix, channel)
             reader = self.named[channel] = NamedReader(
                 self._conns,
                 self._conns.shard_for(list_key),
                 list_key,
+                channel,
                 block=self._block,
                 cutoff=self._cutoff,
             )
@@ -135,3 +149,25 @@ class LoopStates:
 
     def pop(self, loop: asyncio.AbstractEventLoop) -> LoopState | None:
         return self._states.pop(loop, None)
+
+
+def run_sync(operation: Coroutine[Any, Any, T], close: Callable[[], Awaitable[None]]) -> T:
+    """Run ``operation`` in a private event loop, then ``close()`` that loop's state."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        operation.close()
+        raise RuntimeError(
+            "send_sync()/group_send_sync() cannot run inside an event loop: "
+            "use 'await layer.send(...)' / 'await layer.group_send(...)' there."
+        )
+
+    async def run_then_close() -> T:
+        try:
+            return await operation
+        finally:
+            await close()
+
+    return asyncio.run(run_then_close())

@@ -3,7 +3,8 @@
 A reader task pops entries from Redis and ``put``s them here; ``receive()``
 awaits ``get``. Because the Redis call runs in the reader's task, cancelling
 a ``receive()`` never cancels a pop in flight: an entry handed to a receiver
-that was cancelled meanwhile goes back to the front of the buffer.
+that was cancelled meanwhile goes to the next waiting receiver, or back to the
+front of the buffer.
 """
 
 from __future__ import annotations
@@ -32,13 +33,17 @@ class Mailbox:
 
     def put(self, item: Item) -> None:
         """Hand ``item`` to the oldest waiting receiver, or keep it in order."""
+        if not self._hand_over(item):
+            self.items.append(item)
+
+    def _hand_over(self, item: Item) -> bool:
         waiters = self.waiters
         while waiters:
             fut = waiters.popleft()
             if not fut.done():
                 fut.set_result(item)
-                return
-        self.items.append(item)
+                return True
+        return False
 
     def fail(self, exc: BaseException) -> None:
         """Make every waiting receiver raise ``exc`` (the reader cannot continue)."""
@@ -66,9 +71,24 @@ class Mailbox:
             return await fut
         except asyncio.CancelledError:
             if fut.done() and not fut.cancelled() and fut.exception() is None:
-                self.items.appendleft(fut.result())
+                # Another receiver may be waiting: it must not wait while this
+                # item sits in the buffer.
+                item = fut.result()
+                if not self._hand_over(item):
+                    self.items.appendleft(item)
             else:
                 fut.cancel()
             raise
         finally:
             self.last_active = time.monotonic()
+
+
+class FlushCutoff:
+    """Drops messages sent before the last ``flush()`` that were already in flight."""
+
+    def __init__(self, expiry_ms: int) -> None:
+        self.expiry_ms = expiry_ms
+        self.at = 0
+
+    def flushed(self, deadline: int) -> bool:
+        return deadline - self.expiry_ms < self.at

@@ -27,7 +27,7 @@ from ....exceptions import ChannelLayerConnectionError
 from .._transport.connections import RedisConnections
 from .._transport.errors import RETRYABLE
 from .._transport.pipe import pack
-from .._transport.tasks import cancel_and_wait, now_ms
+from .._transport.tasks import cancel_and_wait
 from .guard import COMMAND_TIMEOUT
 from .scripts import GROUP_ADD, group_key
 
@@ -116,10 +116,10 @@ class MembershipKeeper:
             keys, channels = by_shard.setdefault(self._conns.shard_for(group), ([], []))
             keys.append(group_key(self._prefix, group))
             channels.append(channel)
-        stamp, ttl = now_ms(), int(self._group_expiry * 1000)
+        ttl = int(self._group_expiry * 1000)  # scored by the server's clock
         results = await asyncio.gather(
             *(
-                GROUP_ADD(self._conns.pipe(index), keys, [stamp, ttl, *channels])
+                GROUP_ADD(self._conns.pipe(index), keys, [ttl, *channels])
                 for index, (keys, channels) in by_shard.items()
             ),
             return_exceptions=True,

@@ -1,36 +1,43 @@
-"""Background tasks that pop messages from Redis into local mailboxes.
+"""The inbox reader: pops messages of process-local channels into local mailboxes.
 
-- :class:`InboxReader`: one per process (per event loop and channel prefix):
-  drains the shared inbox of every process-local channel ``name!...`` with one
-  blocking call, however many channels the process serves, and tells Redis
-  which messages were received so they stop counting against capacity.
-- :class:`NamedReader`: one per named channel while a ``receive()`` waits on
-  it; pops only as many messages as there are receivers, so several processes
-  can share a named channel as a work queue.
+One :class:`InboxReader` per process (per event loop and channel prefix)
+drains the shared inbox of every process-local channel ``name!...`` with one
+blocking call, however many channels the process serves, and tells Redis
+which messages were received so they stop counting against capacity.
+(Named channels have their reader in :mod:`.named`.)
+
+It never stops before ``close()``. Errors are sorted by :mod:`.faults`:
+connection trouble, failover replies and transient error replies are retried
+with a capped back-off on a fresh connection (so Sentinel is asked again),
+and ``receive()`` calls wait through them; a permanent error (``NOPERM``,
+``WRONGTYPE``) is logged once and fails the waiting ``receive()`` calls with
+:class:`~fast_channels.exceptions.ChannelLayerConnectionError` while the
+reader keeps retrying slowly. A malformed entry is logged and skipped; the
+rest of its batch is delivered. Mailboxes nobody uses are swept away.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 from redis.asyncio.connection import AbstractConnection
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 
 from ....exceptions import ChannelLayerConnectionError
 from .._transport.connections import RedisConnections
 from .._transport.dedicated import connect, disconnect
-from .._transport.errors import RETRYABLE
 from .._transport.pipe import pack
 from .._transport.tasks import cancel_and_wait, now_ms
-from .guard import COMMAND_TIMEOUT, guarded
-from .mailbox import Mailbox
+from .faults import Fault, Trouble, is_unknown_command
+from .guard import COMMAND_TIMEOUT
+from .mailbox import FlushCutoff, Mailbox
 from .scripts import UNCOUNT, parse_entry
 
 logger = logging.getLogger("fast_channels.layers.redis")
 
-#: Errors after which a reader waits and tries again (failover shows ReadOnlyError).
 #: Entries fetched per round trip after the blocking pop.
 BATCH = 500
 MAX_BACKOFF = 1.0
@@ -40,17 +47,8 @@ REPORT_DELAY = 0.005
 _Args = list[str | int]
 #: Received messages that make the reader's next fetch carry the report.
 PIGGYBACK_MIN = 32
-
-
-class FlushCutoff:
-    """Drops messages sent before the last ``flush()`` that were already in flight."""
-
-    def __init__(self, expiry_ms: int) -> None:
-        self.expiry_ms = expiry_ms
-        self.at = 0
-
-    def flushed(self, deadline: int) -> bool:
-        return deadline - self.expiry_ms < self.at
+#: Seconds between sweeps of expired buffered messages and unused mailboxes.
+SWEEP_INTERVAL = 1.0
 
 
 class InboxReader:
@@ -71,6 +69,7 @@ class InboxReader:
         block: float,
         cutoff: FlushCutoff,
         capacity: Callable[[str], int],
+        idle_after: float,
     ) -> None:
         self._conns = conns
         self._index = index
@@ -89,7 +88,9 @@ class InboxReader:
         self._script_missing = False
         self._blmpop = True
         self._packed_pop: bytes | None = None
-        self.outage = False
+        #: A mailbox unused (empty, nobody waiting) this many seconds is dropped.
+        self._idle_after = idle_after
+        self._sweep_timer: asyncio.TimerHandle | None = None
 
     def mailbox(self, channel: str) -> Mailbox:
         box = self.mailboxes.get(channel)
@@ -101,6 +102,8 @@ class InboxReader:
         if self._task is None or self._task.done():
             name = f"fast-channels reader {self._inbox}"
             self._task = asyncio.create_task(self._run(), name=name)
+        if self._sweep_timer is None:  # on a timer: an idle reader blocks in its pop
+            self._sweep_timer = asyncio.get_running_loop().call_later(SWEEP_INTERVAL, self._sweep)
 
     def received(self, channel: str, count: int = 1) -> None:
         """Record that ``count`` messages of ``channel`` left the queue (read or expired).
@@ -125,6 +128,9 @@ class InboxReader:
             self._report_task = asyncio.create_task(self._report())
 
     async def stop(self) -> None:
+        if self._sweep_timer is not None:
+            self._sweep_timer.cancel()
+            self._sweep_timer = None
         if self._report_timer is not None:
             self._report_timer.cancel()
             self._report_timer = None
@@ -136,43 +142,68 @@ class InboxReader:
             box.fail(error)
 
     async def _report(self) -> None:
-        delay = REPORT_DELAY
+        trouble = Trouble(logger, f"receipts of {self._inbox}")
         while args := self._take_received():
             try:
                 async with asyncio.timeout(COMMAND_TIMEOUT):
                     await UNCOUNT(self._conns.pipe(self._index), [self._count_key], args)
-            except (*RETRYABLE, TimeoutError, ChannelLayerConnectionError):
-                self._restore(args)  # Redis is away: report them later
+            except Exception as exc:  # never lose the task; the receipts only if hopeless
+                fault, delay = trouble.failed(exc, self._where)
+                if fault is Fault.PERMANENT:
+                    return  # the counts expire by themselves (see scripts.py)
+                self._restore(args)  # report them later
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, MAX_BACKOFF)
                 continue
             if self._received and self._report_timer is None:  # received meanwhile
                 loop = asyncio.get_running_loop()
                 self._report_timer = loop.call_later(REPORT_DELAY, self._report_due)
             return  # at most one report per REPORT_DELAY
 
+    @property
+    def _where(self) -> str:
+        return self._conns.hosts[self._index].describe()
+
     async def _run(self) -> None:
-        delay = 0.05
+        trouble = Trouble(logger, f"reader of {self._inbox}")
         while True:
             try:
                 entries = await self._fetch()
-            except Exception as exc:  # the reader must outlive any error: log, wait, retry
-                if not isinstance(exc, RETRYABLE):
-                    logger.exception("Unexpected error reading %s; retrying", self._inbox)
-                elif not self.outage:
-                    logger.warning(
-                        "Redis at %s unreachable (%s); process-local channels wait and retry",
-                        self._conns.hosts[self._index].describe(),
-                        exc,
-                    )
-                self.outage = True
+            except Exception as exc:  # the reader must outlive any error: classify, wait, retry
+                fault, delay = trouble.failed(exc, self._where)
+                if fault is Fault.PERMANENT:
+                    # Nothing reaches these channels until someone fixes the setup:
+                    # tell the receivers rather than leave them hanging; retry slowly.
+                    self._fail_waiters(exc)
+                    delay = MAX_BACKOFF
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, MAX_BACKOFF)
                 continue
-            if self.outage:
-                logger.warning("Redis reachable again; process-local channels resumed")
-                self.outage, delay = False, 0.05
+            trouble.recovered()
             self._dispatch(entries)
+
+    def _fail_waiters(self, exc: BaseException) -> None:
+        error = ChannelLayerConnectionError(
+            f"Redis at {self._where} cannot serve the process-local channels of "
+            f"{self._inbox}: {exc}"
+        )
+        error.__cause__ = exc
+        for box in self.mailboxes.values():
+            box.fail(error)
+
+    def _sweep(self) -> None:
+        """Drop expired buffered messages and mailboxes nobody has used for a while.
+
+        Keeps the process's state bounded by its live channels: every WebSocket
+        connection gets a channel, and most are never used again once closed.
+        """
+        loop = asyncio.get_running_loop()
+        self._sweep_timer = loop.call_later(SWEEP_INTERVAL, self._sweep)
+        now, idle_since = now_ms(), time.monotonic() - self._idle_after
+        for channel, box in list(self.mailboxes.items()):
+            dropped = box.drop_expired(now)
+            if dropped:
+                self.received(channel, dropped)
+            if not box.items and box.last_active < idle_since and not box.has_waiters:
+                del self.mailboxes[channel]
 
     async def _fetch(self) -> list[bytes]:
         if self._conn is None:
@@ -204,13 +235,16 @@ class InboxReader:
             try:
                 await conn.read_response()
                 self._script_missing = False
-            except ResponseError:  # NOSCRIPT after a restart: EVAL it next time
+            except ResponseError as exc:  # OOM, BUSY...: report them again later
                 self._restore(args)
-                self._script_missing = True
+                # NOSCRIPT after a restart or failover: EVAL it next time.
+                self._script_missing = isinstance(exc, NoScriptError)
         try:
             popped = await conn.read_response()
-        except ResponseError:
-            if not self._blmpop:
+        except ResponseError as exc:
+            # Only a server without BLMPOP (Redis < 7) downgrades us for good;
+            # any other error reply (UNBLOCKED, OOM...) is retried as it is.
+            if not (self._blmpop and is_unknown_command(exc)):
                 raise
             self._blmpop = False  # Redis < 7: BRPOP + RPOP from now on
             self._packed_pop = None
@@ -251,45 +285,12 @@ class InboxReader:
     def _dispatch(self, entries: list[bytes]) -> None:
         now = now_ms()
         for entry in entries:
-            deadline, channel, payload = parse_entry(entry)
+            try:
+                deadline, channel, payload = parse_entry(entry)
+            except ValueError:  # not ours (or corrupted): skip it, deliver the rest
+                logger.error("Skipped a malformed entry in %s: %r", self._inbox, entry[:80])
+                continue
             if deadline < now or self._cutoff.flushed(deadline):
                 self.received(channel)
             else:
                 self.mailbox(channel).put((deadline, payload))
-
-
-class NamedReader:
-    """Pop a named channel's list, one message per waiting receiver."""
-
-    def __init__(
-        self, conns: RedisConnections, index: int, key: str, *, block: float, cutoff: FlushCutoff
-    ) -> None:
-        self._conns = conns
-        self._index = index
-        self._key = key
-        self._block = block
-        self._cutoff = cutoff
-        self.mailbox = Mailbox()
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(), name=f"fast-channels reader {self._key}")
-
-    async def stop(self) -> None:
-        await cancel_and_wait(self._task)
-        self.mailbox.fail(ChannelLayerConnectionError("the channel layer was closed"))
-
-    async def _run(self) -> None:
-        client = self._conns.client(self._index)
-        while self.mailbox.has_waiters:
-            try:
-                async with guarded(self._conns, self._index, self._block + COMMAND_TIMEOUT):
-                    popped = await client.brpop([self._key], timeout=self._block)  # type: ignore[misc, arg-type]  # sync-or-async stub; float seconds are fine
-            except ChannelLayerConnectionError as exc:
-                self.mailbox.fail(exc)  # a receive() during an outage fails fast
-                return
-            if popped:
-                deadline, _, payload = parse_entry(popped[1])
-                if not self._cutoff.flushed(deadline):
-                    self.mailbox.put((deadline, payload))

@@ -6,12 +6,15 @@ Keys (``P`` is the layer prefix):
 - ``P:i:<name!>``: the inbox list shared by every process-local channel
   ``name!...`` of one process (one reader per process drains it);
 - ``P:n:<name!>``: hash ``channel -> messages sent but not yet received`` for
-  those process-local channels (their capacity check);
-- ``P:g:<group>``: sorted set ``channel -> last time asserted (ms)``.
+  those process-local channels (their capacity check), and ``#channel -> when
+  the newest of them expires``, after which a count left high by a lost
+  receipt is known to be stale and reset;
+- ``P:g:<group>``: sorted set ``channel -> last time asserted (ms, server clock)``.
 
 Every list entry is ``b"<deadline ms>:<channel>:" + payload``; nothing is
 delivered after its deadline. Each script is one round trip; ``group_send``
-is one script per shard whatever the group size.
+is one script per shard whatever the group size. Scripts read the server's
+clock (``TIME``), never the caller's, for membership and capacity decisions.
 """
 
 from __future__ import annotations
@@ -73,12 +76,13 @@ class Script:
             return await pipe.call(pack(b"EVAL", self.source, len(keys), *keys, *args))
 
 
-#: Shared Lua, prepended by the scripts that need it: ``lua/lib_push.lua`` (the
-#: capacity check and the push of one entry) and ``lua/lib_members.lua`` (the
-#: live members of a group).
-SEND = Script.load("send", libs=("push",))
-GROUP_SEND = Script.load("group_send", libs=("push", "members"))
-GROUP_MEMBERS = Script.load("group_members", libs=("members",))
-PUSH_MANY = Script.load("push_many", libs=("push",))
-GROUP_ADD = Script.load("group_add")
+#: Shared Lua, prepended by the scripts that need it: ``lua/lib_time.lua`` (the
+#: server clock), ``lua/lib_push.lua`` (the capacity check and the push of one
+#: entry) and ``lua/lib_members.lua`` (the live members of a group).
+SEND = Script.load("send", libs=("time", "push"))
+GROUP_SEND = Script.load("group_send", libs=("time", "push", "members"))
+GROUP_MEMBERS = Script.load("group_members", libs=("time", "members"))
+PUSH_MANY = Script.load("push_many", libs=("time", "push"))
+GROUP_ADD = Script.load("group_add", libs=("time",))
 UNCOUNT = Script.load("uncount")
+GIVE_BACK = Script.load("give_back")

@@ -1,7 +1,8 @@
--- KEYS: group keys; ARGV: now, ttl ms, then one channel per key. Adds or
--- re-asserts each (group, channel) membership.
+-- KEYS: group keys; ARGV: ttl ms, then one channel per key. Adds or re-asserts
+-- each (group, channel) membership, scored by the server's clock.
+local now = server_ms()
 for i, gkey in ipairs(KEYS) do
-  redis.call('ZADD', gkey, ARGV[1], ARGV[i + 2])
-  redis.call('PEXPIRE', gkey, ARGV[2])
+  redis.call('ZADD', gkey, now, ARGV[i + 1])
+  redis.call('PEXPIRE', gkey, ARGV[1])
 end
 return #KEYS

@@ -1,7 +1,8 @@
 -- Live members of a group: drop expired named members and local members whose
--- process stopped its heartbeat.
-local function live_members(gkey, named_cutoff, local_cutoff)
-  redis.call('ZREMRANGEBYSCORE', gkey, '-inf', '(' .. named_cutoff)
+-- process stopped its heartbeat. Cutoffs are server time minus the two ttls.
+local function live_members(gkey, now, named_ttl, local_timeout)
+  redis.call('ZREMRANGEBYSCORE', gkey, '-inf', '(' .. (now - named_ttl))
+  local local_cutoff = now - local_timeout
   local rows = redis.call('ZRANGE', gkey, 0, -1, 'WITHSCORES')
   local alive = {}
   for i = 1, #rows, 2 do

@@ -1,0 +1,125 @@
+"""How the queue layer's background readers sort what goes wrong, and back off.
+
+Every error a reader catches falls in one of four kinds:
+
+- ``CONNECTION``: the socket is gone or silent (refused, reset, timed out);
+- ``FAILOVER``: the server is alive but not (yet) a master we can use:
+  ``UNBLOCKED`` (a master demoted while we were blocked on it), ``READONLY``,
+  ``MASTERDOWN``, ``LOADING``. Drop the connection so the next one asks
+  Sentinel (or DNS) again, and retry soon;
+- ``PERMANENT``: retrying cannot help until someone changes the setup
+  (``NOPERM``, ``WRONGTYPE``, ``NOAUTH``, ``WRONGPASS``): say so once, fail
+  whoever waits on that key with a clear error, keep serving everything else;
+- ``TRANSIENT``: anything else (``OOM``, ``BUSY``, ``MISCONF``, a bug): retry
+  with a capped back-off.
+
+Error replies are recognised by class and by their code, wherever they sit in
+the exception's cause chain, so a library exception that wraps a redis-py
+``ResponseError`` is classified the same as the raw one.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+
+from redis.backoff import EqualJitterBackoff
+from redis.exceptions import (
+    AuthenticationError,
+    BusyLoadingError,
+    NoPermissionError,
+    ReadOnlyError,
+    ResponseError,
+)
+
+from ....exceptions import ChannelLayerConnectionError
+from .._transport.errors import RETRYABLE
+
+
+class Fault(enum.Enum):
+    CONNECTION = "connection"
+    FAILOVER = "failover"
+    PERMANENT = "permanent"
+    TRANSIENT = "transient"
+
+
+_FAILOVER_CODES = ("UNBLOCKED", "READONLY", "MASTERDOWN", "LOADING")
+_PERMANENT_CODES = ("NOPERM", "WRONGTYPE", "NOAUTH", "WRONGPASS")
+#: Seconds between retries of a reader: 50 ms doubling, jittered, capped at 1 s.
+BACKOFF = EqualJitterBackoff(cap=1.0, base=0.05)
+
+
+def _reply(exc: BaseException) -> ResponseError | BusyLoadingError | None:
+    """The error reply behind ``exc`` (redis-py raises LOADING as a ConnectionError)."""
+    seen: BaseException | None = exc
+    for _ in range(5):  # a short chain; never loop on a cyclic one
+        if seen is None:
+            return None
+        if isinstance(seen, ResponseError | BusyLoadingError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def classify(exc: BaseException) -> Fault:
+    """The kind of ``exc`` (see the module docs)."""
+    reply = _reply(exc)
+    if reply is None:
+        if isinstance(exc, (*RETRYABLE, TimeoutError, ChannelLayerConnectionError)):
+            return Fault.CONNECTION
+        return Fault.TRANSIENT
+    if isinstance(reply, ReadOnlyError | BusyLoadingError):
+        return Fault.FAILOVER
+    if isinstance(reply, NoPermissionError | AuthenticationError):
+        return Fault.PERMANENT
+    # redis-py strips the code of the replies it maps to a class, not of the others.
+    code = str(reply).split(" ", 1)[0].upper()
+    if code in _FAILOVER_CODES:
+        return Fault.FAILOVER
+    if code in _PERMANENT_CODES:
+        return Fault.PERMANENT
+    return Fault.TRANSIENT
+
+
+def is_unknown_command(exc: BaseException) -> bool:
+    """An ``ERR unknown command`` reply: the server is too old for the command."""
+    reply = _reply(exc)
+    return reply is not None and "unknown command" in str(reply).lower()
+
+
+class Trouble:
+    """A reader's run of failures: the back-off, and one log line per kind of trouble.
+
+    A reader may fail every 50 ms to 1 s for as long as Redis is unwell;
+    logging each failure would flood the log, logging none would hide it.
+    """
+
+    def __init__(self, logger: logging.Logger, what: str) -> None:
+        self._logger = logger
+        self._what = what
+        self.failures = 0
+        self._logged: set[Fault] = set()
+
+    def failed(self, exc: BaseException, where: str) -> tuple[Fault, float]:
+        """Record ``exc``; return its kind and the seconds to wait before retrying."""
+        fault = classify(exc)
+        self.failures += 1
+        if fault not in self._logged:
+            self._logged.add(fault)
+            if fault is Fault.TRANSIENT and _reply(exc) is None:  # not an error reply: a bug
+                self._logger.exception("Unexpected error in %s (%s); retrying", self._what, where)
+            else:
+                self._logger.warning(
+                    "%s: Redis at %s: %s (%s); retrying", self._what, where, exc, fault.value
+                )
+        return fault, BACKOFF.compute(self.failures)
+
+    def recovered(self) -> bool:
+        """Reset after a success; True if there was trouble (logged as resolved)."""
+        if not self.failures:
+            return False
+        if self._logged:
+            self._logger.warning("%s: Redis answers again", self._what)
+        self.failures = 0
+        self._logged.clear()
+        return True
