@@ -102,3 +102,70 @@ async def test_reconnects_rediscover_past_a_hung_first_sentinel(
             await first_success(lambda: round_trip(layer, channel, 1), WORKS_AGAIN_WITHIN)
             for n in range(2, 7):
                 await round_trip(layer, channel, n)
+
+
+async def group_send_until_received(
+    layer: RedisPubSubChannelLayer, channel: str, within: float
+) -> dict[str, Any]:
+    """group_send a probe every 50 ms (outage errors ignored) until ``channel`` gets one."""
+    pending = asyncio.ensure_future(layer.receive(channel))
+    deadline = time.monotonic() + within
+    try:
+        while not pending.done():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no group message arrived within {within}s")
+            with contextlib.suppress(ChannelLayerConnectionError):
+                await layer.group_send("room", {"type": "probe"})
+            await asyncio.wait({pending}, timeout=0.05)
+        return pending.result()
+    finally:
+        pending.cancel()
+
+
+async def test_pubsub_follows_a_sentinel_failover_of_a_live_master(
+    sentinel_cluster: SentinelCluster,
+) -> None:
+    """SENTINEL FAILOVER demotes the master without killing it.
+
+    Nothing breaks by itself: measured on Redis 7.0, a plain ``REPLICAOF``
+    keeps every client connected, and the demoted server still accepts
+    SUBSCRIBE and PUBLISH (neither is a write), so a layer that kept its
+    connections would publish and listen on a server nobody else uses. What
+    moves the layer is Sentinel's ``CLIENT KILL TYPE normal`` and ``... pubsub``
+    when it reconfigures the demoted server; the reconnects ask the sentinels
+    again. This test checks that chain end to end.
+    """
+    old, new = sentinel_cluster.master, sentinel_cluster.replica
+    reconnects: list[float] = []
+    layer = RedisPubSubChannelLayer(
+        sentinels=sentinel_cluster.sentinels,
+        service_name=sentinel_cluster.service_name,
+        on_reconnect=lambda: reconnects.append(time.monotonic()),
+    )
+    async with layer:
+        channel = await layer.new_channel()
+        await layer.group_add("room", channel)
+        assert await group_send_until_received(layer, channel, 10) == {"type": "probe"}
+        with redis.Redis(port=sentinel_cluster.sentinel_processes[0].port) as sentinel:
+            sentinel.execute_command("SENTINEL", "FAILOVER", sentinel_cluster.service_name)
+        await asyncio.to_thread(sentinel_cluster.wait_for_promotion, 30)
+        # Promotion is reported before the old master is told to follow; give
+        # delivery until well after that (the sentinels' timeouts are 1-3 s).
+        deadline = time.monotonic() + WORKS_AGAIN_WITHIN
+        while True:
+            await group_send_until_received(layer, channel, WORKS_AGAIN_WITHIN)
+            with redis.Redis(port=new.port) as client:
+                numsub = dict(client.pubsub_numsub(b"asgi:group:room"))
+            if numsub.get(b"asgi:group:room") == 1 or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        assert numsub.get(b"asgi:group:room") == 1, "the group is not subscribed on the new master"
+        with redis.Redis(port=old.port) as client:
+            assert dict(client.pubsub_numsub(b"asgi:group:room")).get(b"asgi:group:room") == 0
+        assert reconnects, "on_reconnect was not called after the failover"
+        # Group messages flow through the new master, with the same layer object.
+        await layer.group_send("room", {"type": "after"})
+        got = await asyncio.wait_for(layer.receive(channel), 10)
+        while got["type"] == "probe":  # probes sent while the last one was in flight
+            got = await asyncio.wait_for(layer.receive(channel), 10)
+        assert got == {"type": "after"}
