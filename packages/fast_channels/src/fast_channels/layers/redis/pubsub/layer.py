@@ -84,7 +84,11 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
     :class:`~fast_channels.exceptions.ChannelLayerConnectionError` at once
     (after ~5 s if the server is frozen rather than gone), and so do
     ``new_channel``/``group_add``, which must subscribe. ``close()`` makes a
-    pending ``receive()`` raise that error too.
+    pending ``receive()`` raise that error too; otherwise it waits through an
+    outage. The subscriber reconnects by itself (after a failover reply such
+    as ``READONLY`` too, asking Sentinel again; each sentinel gets 1 s); an
+    error reply to one subscribe (``NOPERM``) fails that call only, after
+    5 s. A message that does not decode is logged with its channel and skipped.
     """
 
     #: Seconds an abandoned channel keeps its subscription (see class docstring).
