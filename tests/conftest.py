@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fast_channels.layers import registry
@@ -40,3 +43,33 @@ def _clean_registry() -> Iterator[None]:
     yield
     registry._layers.clear()
     registry._layers.update(saved)
+
+
+@pytest.fixture(autouse=True)
+def _fail_on_unhandled_task_errors(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail the test during which an event loop reported an unhandled exception.
+
+    asyncio reports a background task that died ("Task exception was never
+    retrieved"), a failed callback or an unretrieved future through the
+    loop's exception handler, which only logs: such bugs would pass silently.
+    This patches the handler of every asyncio loop (the test's own, uvicorn's
+    in-process server, loops of helper threads) for the test's duration, and
+    collects garbage before checking, since "never retrieved" is reported when
+    the task is freed.
+    """
+    reported: list[dict[str, Any]] = []
+    original = asyncio.BaseEventLoop.call_exception_handler
+
+    def record(self: asyncio.BaseEventLoop, context: dict[str, Any]) -> None:
+        reported.append(context)
+        original(self, context)  # keep asyncio's log line: it has the traceback
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "call_exception_handler", record)
+    yield
+    gc.collect()
+    if reported:
+        lines = [f"- {ctx.get('message')}: {ctx.get('exception')!r}" for ctx in reported]
+        pytest.fail(
+            "an event loop reported unhandled exceptions during this test:\n" + "\n".join(lines),
+            pytrace=False,
+        )

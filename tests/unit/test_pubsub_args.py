@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from fast_channels.layers.redis import RedisPubSubChannelLayer
-from fast_channels.layers.redis._transport.subscriber import BACKOFF_CAP, backoff_delay
+from fast_channels.layers.redis._transport.subscriber import BACKOFF, BACKOFF_CAP, is_failover
+from redis.exceptions import BusyLoadingError, ReadOnlyError, ResponseError
 
 from sandbox.redis_process import free_port
 
@@ -58,6 +59,18 @@ def test_channel_capacity_sets_per_channel_buffers() -> None:
 
 
 def test_backoff_is_capped_and_grows() -> None:
-    assert backoff_delay(0) <= 0.05
-    assert all(backoff_delay(n) <= BACKOFF_CAP for n in range(100))
-    assert max(backoff_delay(10) for _ in range(50)) > backoff_delay(0)
+    assert BACKOFF.compute(0) <= 0.05
+    assert all(BACKOFF.compute(n) <= BACKOFF_CAP for n in range(17))
+    assert max(BACKOFF.compute(10) for _ in range(50)) > BACKOFF.compute(0)
+
+
+def test_failover_replies_are_told_apart_from_other_error_replies() -> None:
+    failover = [
+        ReadOnlyError("You can't write against a read only replica."),
+        BusyLoadingError("Redis is loading the dataset in memory"),
+        ResponseError("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is no"),
+        ResponseError("UNBLOCKED force unblock from blocking operation"),
+    ]
+    assert all(is_failover(exc) for exc in failover)
+    others = [ResponseError("NOPERM no permissions"), ResponseError("OOM"), RuntimeError("x")]
+    assert not any(is_failover(exc) for exc in others)

@@ -5,7 +5,8 @@
   and the seam that says which shard a key lives on;
 - :mod:`.dedicated`: connections outside the pool (pipes, subscribers, readers);
 - :mod:`.pipe`: the pipelined connection every short call goes through;
-- :mod:`.subscriber`: the shared pub/sub connection of a shard;
+- :mod:`.subscriber`: the shared pub/sub connection of a shard (and :mod:`.callbacks`,
+  how it calls user callbacks);
 - :mod:`.errors`: what counts as a broken connection, and the error callers see;
 - :mod:`.tasks`: the clock and cancellation helpers of background tasks.
 """

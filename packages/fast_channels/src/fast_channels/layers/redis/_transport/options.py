@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from redis.asyncio.connection import AbstractConnection, Connection, parse_url
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from .hosts import HostConfig
 
@@ -32,6 +34,10 @@ DEFAULT_OPTIONS: Mapping[str, Any] = {
     "socket_timeout": 10.0,
     "socket_keepalive": True,
 }
+#: Seconds one sentinel may take to accept a connection, and again to answer a query,
+#: before discovery moves on to the next sentinel. A sentinel answers from memory in
+#: well under a millisecond, so this only bounds a hung or blackholed one.
+SENTINEL_TIMEOUT = 1.0
 #: The protocol the layers speak when the user does not choose one.
 DEFAULT_PROTOCOL = 2
 #: Options the layer owns: it decodes its own payloads, so a user's
@@ -64,12 +70,20 @@ def connection_options(config: HostConfig) -> dict[str, Any]:
 def sentinel_options(config: HostConfig, options: Mapping[str, Any]) -> dict[str, Any]:
     """Options for the clients that talk to the sentinels themselves.
 
-    Sentinels speak the same protocol as the data connections unless
-    ``sentinel_kwargs`` says otherwise (redis-py 8 would default them to RESP3).
+    Discovery asks the sentinels one after the other, so what one hung
+    sentinel costs is its timeouts times its retries: :data:`SENTINEL_TIMEOUT`
+    and no retry here (redis-py 8 would retry a timeout 10 times, ~20 s per
+    hung sentinel, longer than the whole connect may take, so discovery never
+    reached the second one). The next sentinel is the retry; the one that
+    answers is moved to the front by redis-py (``Sentinel.discover_master``,
+    5.x to 8.x), so only the first discovery after a hang pays. Sentinels speak
+    the same protocol as the data connections (redis-py 8 would default them to
+    RESP3). ``sentinel_kwargs`` override all of this.
     """
     return {
-        "socket_connect_timeout": options.get("socket_connect_timeout", 2.0),
-        "socket_timeout": 2.0,
+        "socket_connect_timeout": SENTINEL_TIMEOUT,
+        "socket_timeout": SENTINEL_TIMEOUT,
+        "retry": Retry(NoBackoff(), 0),
         "protocol": options["protocol"],
         **config.sentinel_kwargs,
     }

@@ -5,29 +5,43 @@ publishing pipe, so a slow subscriber never holds up publishes) and one reader
 task. The reader hands every ``message`` push to a ``deliver(name, data)``
 callback without decoding it, so the hot path is one parse and one call.
 
-When the connection drops, the reader reconnects with a capped exponential
-backoff (50 ms doubling to 250 ms, jittered), so it is back at most ~250 ms
-after Redis answers again; it then subscribes every name it holds in one
-command. ``on_disconnect`` fires when a live connection is lost and
-``on_reconnect`` once every name is subscribed again. A silent connection
-(a frozen server, a dead network path) is caught by a PING watchdog.
+The reader never dies; it sorts what it catches into three kinds:
+
+- *transient* (a dropped or silent connection, a refused connect): reconnect
+  with a capped exponential backoff (50 ms doubling to 250 ms, jittered), so
+  it is back at most ~250 ms after Redis answers again;
+- *failover* (``READONLY``, ``MASTERDOWN``, ``LOADING`` ...: the server is not
+  the master it was, or not ready yet): drop the connection and reconnect the
+  same way, which asks Sentinel for the master again;
+- anything else (an error reply such as ``NOPERM`` to one SUBSCRIBE, a failing
+  ``deliver``): logged, and the connection keeps serving every other name. A
+  subscribe that got an error reply fails after ``SUBSCRIBE_TIMEOUT`` with
+  :class:`~fast_channels.exceptions.ChannelLayerConnectionError` naming it.
+  An unexpected exception while reading drops the connection (the stream
+  may be out of step) and reconnects.
+
+After a reconnect it subscribes every name it holds again. ``on_disconnect``
+fires when a live connection is lost and ``on_reconnect`` once every name is
+subscribed again. A silent connection (a frozen server, a dead network path)
+is caught by a PING watchdog.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
-import random
 from collections.abc import Callable
-from typing import Any
 
 from redis.asyncio.connection import AbstractConnection
+from redis.backoff import EqualJitterBackoff
+from redis.exceptions import BusyLoadingError, ReadOnlyError, ResponseError
 
 from ....exceptions import ChannelLayerConnectionError
+from .callbacks import Callback, Callbacks
 from .dedicated import connect, disconnect
 from .errors import CONNECTION_ERRORS, unreachable
+from .tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -42,13 +56,18 @@ HEALTH_CHECK_INTERVAL = 10.0
 #: Names per SUBSCRIBE command when resubscribing after a reconnect.
 RESUBSCRIBE_CHUNK = 1000
 
-Callback = Callable[[], Any]
+#: Error replies meaning "not the master (any more), or not ready": reconnect, rediscover.
+FAILOVER_REPLIES = ("READONLY", "MASTERDOWN", "LOADING", "UNBLOCKED", "TRYAGAIN")
+
+#: Jitter spreads the reconnects of many processes after one outage.
+BACKOFF = EqualJitterBackoff(cap=BACKOFF_CAP, base=BACKOFF_BASE)
 
 
-def backoff_delay(failures: int) -> float:
-    """Seconds to wait after ``failures`` consecutive failed connection attempts."""
-    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** min(failures, 16))
-    return ceiling * (0.5 + random.random() / 2)  # jitter spreads reconnect storms
+def is_failover(exc: BaseException) -> bool:
+    """Whether ``exc`` says the server is not (yet) the master we should talk to."""
+    if isinstance(exc, ReadOnlyError | BusyLoadingError):
+        return True
+    return isinstance(exc, ResponseError) and str(exc).startswith(FAILOVER_REPLIES)
 
 
 class ShardSubscriber:
@@ -85,9 +104,11 @@ class ShardSubscriber:
         self._was_connected = False
         self._resubscribing: set[bytes] | None = None
         self._reads = 0  # responses seen, for the watchdog
-        self._callback_tasks: set[asyncio.Future[Any]] = set()
+        self._callbacks = Callbacks()
         self._barriers: dict[bytes, asyncio.Future[None]] = {}
         self._barriers_sent = 1
+        #: The last error reply on the connection (NOPERM ...), for subscribe errors.
+        self._last_refusal: str | None = None
 
     @property
     def connected(self) -> bool:
@@ -118,9 +139,11 @@ class ShardSubscriber:
         try:
             await asyncio.wait_for(asyncio.shield(future), SUBSCRIBE_TIMEOUT)
         except TimeoutError:
+            refused = self._last_refusal
+            reason = f"; its last error reply was {refused}" if refused else ""
             raise ChannelLayerConnectionError(
                 f"Redis at {self.describe} did not confirm a subscription within "
-                f"{SUBSCRIBE_TIMEOUT}s; is it overloaded or unreachable?"
+                f"{SUBSCRIBE_TIMEOUT}s{reason}; is it overloaded or unreachable?"
             ) from None
         finally:
             waiting = self._pending.get(name)
@@ -165,26 +188,34 @@ class ShardSubscriber:
     # Reader ---------------------------------------------------------------------------
 
     async def _run(self) -> None:
+        """Serve one connection after the other until cancelled (see module docstring)."""
         failures = 0
         while True:
-            conn = self._connect()
+            conn: AbstractConnection | None = None
+            reads = self._reads
             try:
+                conn = self._connect()
                 await connect(conn)
-            except CONNECTION_ERRORS as exc:
-                await disconnect(conn)
-                self._went_down(exc)
-                await asyncio.sleep(backoff_delay(failures))
-                failures += 1
-                continue
-            failures = 0
-            try:
                 await self._serve(conn)
             except CONNECTION_ERRORS as exc:
-                logger.warning("Lost the pub/sub connection to Redis at %s: %s", self.describe, exc)
+                if self._conn is not None:  # it was live: say so once per loss
+                    kind = "failing over" if is_failover(exc) else "unreachable"
+                    logger.warning(
+                        "Pub/sub connection to Redis at %s lost (%s): %s", self.describe, kind, exc
+                    )
+                self._went_down(exc)
+            except Exception as exc:  # a bug or a reply we do not understand: start afresh
+                logger.exception(
+                    "Pub/sub reader for Redis at %s failed; reconnecting", self.describe
+                )
                 self._went_down(exc)
             finally:
                 self._conn = None
-                await disconnect(conn)
+                if conn is not None:
+                    await disconnect(conn)
+            # A connection that read something was healthy: start the backoff over.
+            failures = 0 if self._reads != reads else failures + 1
+            await asyncio.sleep(BACKOFF.compute(min(failures, 16)))
 
     async def _serve(self, conn: AbstractConnection) -> None:
         # No await between publishing the connection and snapshotting the names:
@@ -200,28 +231,44 @@ class ShardSubscriber:
         self._check_resubscribed()
         watchdog = asyncio.create_task(self._watch(conn))
         try:
-            read, deliver = conn.read_response, self._deliver
             while True:
-                # push_request: under RESP3, messages and confirmations are push
-                # frames, which redis-py would otherwise hand to its push handler
-                # while it keeps waiting. Under RESP2 the flag changes nothing.
-                response = await read(push_request=True)
-                self._reads += 1
-                if not isinstance(response, list):  # hiredis: a list subclass for pushes
-                    # RESP3 answers PING on a subscribed connection with a plain
-                    # reply (the token, or b"PONG"); RESP2 with [b"pong", token].
-                    if isinstance(response, bytes):
-                        self._ponged(response)
-                    continue
-                kind = response[0]
-                if kind == b"message":
-                    deliver(response[1], response[2])
-                elif kind == b"subscribe":
-                    self._confirmed(response[1])
-                elif kind == b"pong" and response[1]:
-                    self._ponged(response[1])
+                try:
+                    await self._read_some(conn)
+                except ResponseError as exc:
+                    if is_failover(exc):
+                        raise  # this server is the wrong one now: reconnect, rediscover
+                    # An error reply to one command (NOPERM on a SUBSCRIBE): the
+                    # connection and every other subscription on it are fine.
+                    self._last_refusal = f"{type(exc).__name__}: {exc}"
+                    logger.error("Redis at %s refused a pub/sub command: %s", self.describe, exc)
         finally:
-            watchdog.cancel()
+            await cancel_and_wait(watchdog)
+
+    async def _read_some(self, conn: AbstractConnection) -> None:
+        """Read and dispatch replies until one raises."""
+        read, deliver = conn.read_response, self._deliver
+        while True:
+            # push_request: under RESP3, messages and confirmations are push
+            # frames, which redis-py would otherwise hand to its push handler
+            # while it keeps waiting. Under RESP2 the flag changes nothing.
+            response = await read(push_request=True)
+            self._reads += 1
+            if not isinstance(response, list):  # hiredis: a list subclass for pushes
+                # RESP3 answers PING on a subscribed connection with a plain
+                # reply (the token, or b"PONG"); RESP2 with [b"pong", token].
+                if isinstance(response, bytes):
+                    self._ponged(response)
+                continue
+            kind = response[0]
+            if kind == b"message":
+                try:
+                    deliver(response[1], response[2])
+                except Exception:  # one message must not cost the others theirs
+                    logger.exception("Delivering a message on %r failed", response[1])
+            elif kind == b"subscribe":
+                self._confirmed(response[1])
+            elif kind == b"pong" and response[1]:
+                self._ponged(response[1])
 
     def _confirmed(self, name: bytes) -> None:
         for future in self._pending.pop(name, ()):
@@ -235,11 +282,11 @@ class ShardSubscriber:
         if self._resubscribing is not None and not self._resubscribing:
             self._resubscribing = None
             logger.info("Pub/sub connection to Redis at %s is back", self.describe)
-            self._fire(self._on_reconnect)
+            self._callbacks.fire(self._on_reconnect)
 
     def _went_down(self, exc: Exception) -> None:
         if self._down is None and self._was_connected:
-            self._fire(self._on_disconnect)
+            self._callbacks.fire(self._on_disconnect)
         self._down = exc
         self._resubscribing = None
         error = self._error(exc)
@@ -266,8 +313,8 @@ class ShardSubscriber:
                 pinged = True
                 try:
                     await conn.send_command("PING", check_health=False)
-                except CONNECTION_ERRORS:
-                    return  # the reader sees the broken connection too
+                except Exception:  # the reader sees the broken connection too
+                    return
             else:
                 logger.warning("Redis at %s stopped answering; reconnecting", self.describe)
                 await disconnect(conn)
@@ -275,25 +322,6 @@ class ShardSubscriber:
 
     def _error(self, exc: Exception) -> ChannelLayerConnectionError:
         return unreachable(self.describe, f"is unreachable ({exc})", "Could not subscribe.")
-
-    def _fire(self, callback: Callback | None) -> None:
-        """Call a user callback; run it as a task if it is async; never let it break us."""
-        if callback is None:
-            return
-        try:
-            result = callback()
-        except Exception:
-            logger.exception("pub/sub connection callback %r failed", callback)
-            return
-        if inspect.isawaitable(result):
-            task = asyncio.ensure_future(result)
-            self._callback_tasks.add(task)
-            task.add_done_callback(self._callback_done)
-
-    def _callback_done(self, task: asyncio.Future[Any]) -> None:
-        self._callback_tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("pub/sub connection callback failed", exc_info=task.exception())
 
     # Lifecycle ------------------------------------------------------------------------
 

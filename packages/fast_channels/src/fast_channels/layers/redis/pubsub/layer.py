@@ -23,9 +23,9 @@ from typing import Any
 from ...base import BaseChannelLayer
 from ...capacity import Pattern
 from ...naming import require_valid_channel_name, require_valid_group_name, require_valid_message
+from .._transport.callbacks import Callback
 from .._transport.connections import RedisConnections
 from .._transport.pipe import pack_publish
-from .._transport.subscriber import Callback
 from ..serializers import Serializer, build_serializer
 from .inbox import Inbox
 from .subscriptions import LoopSubscriptions
@@ -84,7 +84,11 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
     :class:`~fast_channels.exceptions.ChannelLayerConnectionError` at once
     (after ~5 s if the server is frozen rather than gone), and so do
     ``new_channel``/``group_add``, which must subscribe. ``close()`` makes a
-    pending ``receive()`` raise that error too.
+    pending ``receive()`` raise that error too; otherwise it waits through an
+    outage. The subscriber reconnects by itself (after a failover reply such
+    as ``READONLY`` too, asking Sentinel again; each sentinel gets 1 s); an
+    error reply to one subscribe (``NOPERM``) fails that call only, after
+    5 s. A message that does not decode is logged with its channel and skipped.
     """
 
     #: Seconds an abandoned channel keeps its subscription (see class docstring).
@@ -177,10 +181,22 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
                 except asyncio.CancelledError:
                     self._receive_cancelled(state, channel, inbox, waiter)
                     raise
+            # Anyone may PUBLISH to our names: another serializer, an old key during
+            # a rotation done in the wrong order, a foreign tool. One such message
+            # must cost its own delivery only, never the consumer (a 1011 close of
+            # every member of a group): skip it, loudly, and wait for the next.
             try:
-                return self._serializer.loads(data)
-            except Exception as exc:  # a foreign publisher or a wrong key: skip it, loudly
-                logger.error("Dropped an undecodable message on %r: %r", channel, exc)
+                message = self._serializer.loads(data)
+                require_valid_message(message)  # msgpack decodes b"1" to 1, without error
+                return message
+            except Exception as exc:
+                logger.error(
+                    "Dropped an undecodable message on channel %r (%d bytes; another "
+                    "serializer or encryption key?): %r",
+                    channel,
+                    len(data),
+                    exc,
+                )
 
     async def new_channel(self, prefix: str = "specific") -> str:
         """Return a new process-local channel name, already subscribed."""

@@ -18,8 +18,9 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from ....exceptions import ChannelLayerConnectionError
+from .._transport.callbacks import Callback
 from .._transport.connections import RedisConnections
-from .._transport.subscriber import Callback, ShardSubscriber
+from .._transport.subscriber import ShardSubscriber
 from .inbox import Inbox, Route
 
 logger = logging.getLogger(__name__)
