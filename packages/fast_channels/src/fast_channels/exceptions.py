@@ -84,7 +84,7 @@ class RedisReplyError(ChannelLayerError):
         self.code = code
         self.reply = reply
         at = f" at {where}" if where else ""
-        super().__init__(f"Redis{at} refused a command: {reply}. {self.advice}")
+        super().__init__(f"Redis{at} refused a command: {reply.rstrip('.')}. {self.advice}")
 
 
 class RedisOutOfMemoryError(RedisReplyError):

@@ -68,6 +68,7 @@ _CLASSES: dict[str, type[RedisReplyError]] = {
     "MISCONF": RedisPersistenceError,
     "WRONGTYPE": RedisWrongTypeError,
 }
+_KNOWN_CODES = FAILOVER_CODES | _CLASSES.keys()
 #: Replies to an argument longer than the server's ``proto-max-bulk-len``.
 _TOO_LARGE = ("invalid bulk length", "exceeds maximum allowed size")
 
@@ -83,9 +84,12 @@ def reply_code(exc: RedisError) -> str:
         if isinstance(exc, cls):
             return code
     text = str(exc)
-    inner = text.find(": -")
-    if inner >= 0 and text.startswith(("Error running script", "ERR Error running script")):
-        text = text[inner + 3 :]
+    if text.startswith(("Error running script", "ERR Error running script")):
+        # "...: @user_script:4: WRONGTYPE ..." or "...: @user_script: 23: -READONLY ..."
+        for word in text.split(" "):
+            if word.lstrip("-") in _KNOWN_CODES:
+                return word.lstrip("-")
+        return "ERR"
     first = text.split(" ", 1)[0]
     return first if first.isupper() and first.isalpha() else "ERR"
 

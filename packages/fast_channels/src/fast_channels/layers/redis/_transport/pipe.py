@@ -257,15 +257,22 @@ class ShardPipe:
             return exc
         error = reply_error(exc, self.describe)
         error.__cause__ = exc
+        if isinstance(error, MessageTooLarge):
+            self._retire(link)  # a protocol error: the server closes this connection now
+            return error
         if not isinstance(error, ChannelLayerConnectionError):
             return error
         # A failover reply: the server cannot take writes (see the module docs).
         if not link.retired:
             logger.warning("Redis at %s is not a writable primary (%s)", self.describe, exc)
-            link.retired = True
-            if self._link is link:
-                self._link = None  # new calls go to a new connection
+        self._retire(link)
         return _Failover(error)
+
+    def _retire(self, link: _Link) -> None:
+        """New calls go to a new connection; ``link`` closes once its replies are in."""
+        link.retired = True
+        if self._link is link:
+            self._link = None
 
     async def _watch(self, link: _Link) -> None:
         """Drop the connection when replies stop for ``reply_timeout`` while calls wait.
