@@ -53,6 +53,9 @@ from ....exceptions import ChannelLayerConnectionError, MessageTooLarge
 from . import dedicated
 from .dedicated import abort, disconnect, transport_of
 from .errors import CONNECTION_ERRORS, REPLY_ERRORS, reply_error, unreachable
+from .resp import Arg, pack, pack_publish
+
+__all__ = ["MAX_COMMAND_BYTES", "Arg", "ShardPipe", "pack", "pack_publish"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,38 +65,6 @@ logger = logging.getLogger(__name__)
 #: subscriber whose output buffer passes 32 MB (Redis's default
 #: ``client-output-buffer-limit pubsub``) is disconnected.
 MAX_COMMAND_BYTES = 16 * 1024 * 1024
-
-Arg = bytes | str | int | float
-
-
-def pack(*args: Arg) -> bytes:
-    """The RESP encoding of one command (``pack(b"GET", "key")``)."""
-    parts = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        if isinstance(arg, bytes):
-            data = arg
-        elif isinstance(arg, str):
-            data = arg.encode()
-        elif isinstance(arg, bool):  # a bool is an int: refuse it like redis-py does
-            raise TypeError(f"cannot send a bool to Redis: {arg!r}")
-        elif isinstance(arg, int):
-            data = b"%d" % arg
-        elif isinstance(arg, float):
-            data = repr(arg).encode()
-        else:
-            raise TypeError(f"cannot send a {type(arg).__name__} to Redis: {arg!r}")
-        parts.append(b"$%d\r\n%b\r\n" % (len(data), data))
-    return b"".join(parts)
-
-
-def pack_publish(name: bytes, payload: bytes) -> bytes:
-    """The RESP encoding of ``PUBLISH name payload`` (the pub/sub hot path, unrolled)."""
-    return b"*3\r\n$7\r\nPUBLISH\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n" % (
-        len(name),
-        name,
-        len(payload),
-        payload,
-    )
 
 
 class _Failover(Exception):
