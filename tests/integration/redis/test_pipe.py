@@ -6,7 +6,7 @@ import asyncio
 import uuid
 
 import pytest
-from fast_channels.exceptions import ChannelLayerConnectionError
+from fast_channels.exceptions import ChannelLayerConnectionError, RedisReplyError
 from fast_channels.layers.redis._transport.connections import RedisConnections
 from fast_channels.layers.redis._transport.pipe import pack
 from redis.exceptions import ResponseError
@@ -38,7 +38,8 @@ async def test_an_error_reply_fails_only_its_own_call(redis_url: str) -> None:
             return_exceptions=True,
         )
         assert replies[0] == b"PONG"
-        assert isinstance(replies[1], ResponseError)
+        assert isinstance(replies[1], RedisReplyError)  # the library's, not redis-py's
+        assert isinstance(replies[1].__cause__, ResponseError)
         assert replies[2] == b"still in order"
     finally:
         await conns.close()

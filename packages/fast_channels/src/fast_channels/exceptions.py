@@ -16,8 +16,29 @@ class ChannelFull(Exception):
     """
 
 
-class MessageTooLarge(ValueError):
-    """A message is larger than the layer (or the transport) accepts."""
+class ChannelLayerError(Exception):
+    """Base of the errors a channel layer raises when its backing service fails a call.
+
+    Catch this to handle every Redis failure at once; the subclasses say what
+    went wrong and what to change. The Redis client's own exception, when
+    there is one, is the ``__cause__``.
+    """
+
+
+class MessageTooLarge(ChannelLayerError, ValueError):
+    """A message is larger than the layer (or the Redis server) accepts; nothing was sent.
+
+    ``size`` is the size in bytes of the serialized message with its channel
+    name, ``limit`` the limit it broke (``None`` when the server refused it
+    and did not say its limit). Send less per message (an id, not the data),
+    or raise the limit: the layer's documented limit, or the server's
+    ``proto-max-bulk-len``.
+    """
+
+    def __init__(self, message: str, *, size: int | None = None, limit: int | None = None):
+        super().__init__(message)
+        self.size = size
+        self.limit = limit
 
 
 class ChannelLayerNotRegistered(LookupError):
@@ -37,8 +58,79 @@ class ChannelLayerNotRegistered(LookupError):
         return str(self.args[0])
 
 
-class ChannelLayerConnectionError(ConnectionError):
-    """The channel layer's backing service (Redis) could not be reached in time."""
+class ChannelLayerConnectionError(ChannelLayerError, ConnectionError):
+    """The channel layer's backing service (Redis) could not be reached in time.
+
+    Also raised while Redis fails over (a demoted primary answering
+    ``READONLY``, a server still ``LOADING`` its data): the layer reconnects by
+    itself, so a later call works once a primary answers. A call that failed
+    this way may still have run on the server if its command was written
+    before the connection went silent.
+    """
+
+
+class RedisReplyError(ChannelLayerError):
+    """Redis refused a command of the layer with an error reply; the command did not run.
+
+    ``code`` is the reply's first word (``"OOM"``, ``"BUSY"``, ``"NOPERM"``,
+    ``"WRONGTYPE"``, ``"ERR"`` ...). The subclasses cover the replies a
+    deployment can cause and fix; anything else here is worth a bug report.
+    """
+
+    #: What to change, appended to the server's own words.
+    advice = "See the Redis server's log; if the layer sent a bad command, please report it."
+
+    def __init__(self, code: str, reply: str, where: str = "") -> None:
+        self.code = code
+        self.reply = reply
+        at = f" at {where}" if where else ""
+        super().__init__(f"Redis{at} refused a command: {reply.rstrip('.')}. {self.advice}")
+
+
+class RedisOutOfMemoryError(RedisReplyError):
+    """``OOM``: the server reached ``maxmemory`` and evicts nothing (nothing was written)."""
+
+    advice = (
+        "Raise maxmemory, pick an eviction policy (volatile-lru keeps the layer's "
+        "expiring keys evictable), or make sure consumers read their channels."
+    )
+
+
+class RedisBusyError(RedisReplyError):
+    """``BUSY``: a long Lua script or function holds the server; retry shortly."""
+
+    advice = (
+        "Another client's script is running past busy-reply-threshold; it may be "
+        "stopped with SCRIPT KILL. Retrying after a moment usually works."
+    )
+
+
+class RedisPermissionError(RedisReplyError):
+    """``NOPERM``/``NOAUTH``/``WRONGPASS``: the Redis user may not run what the layer needs."""
+
+    advice = (
+        "Grant the layer's Redis user the commands it runs (EVALSHA, EVAL, PUBLISH, "
+        "SUBSCRIBE, BLMPOP/BRPOP, ZREM, SCAN, UNLINK) on keys under its prefix, or fix "
+        "the password in the URL."
+    )
+
+
+class RedisPersistenceError(RedisReplyError):
+    """``MISCONF``: the server refuses writes because it cannot save (a full disk)."""
+
+    advice = (
+        "Redis stops writes when a snapshot fails (stop-writes-on-bgsave-error): free "
+        "disk space or fix the dump directory's permissions, see the server's log."
+    )
+
+
+class RedisWrongTypeError(RedisReplyError):
+    """``WRONGTYPE``: a key under the layer's prefix holds data of another kind."""
+
+    advice = (
+        "Something else writes keys under this layer's prefix: give each layer and "
+        "app its own prefix, or flush() the layer."
+    )
 
 
 class StopConsumer(Exception):

@@ -16,6 +16,7 @@ from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import SentinelConnectionPool, SentinelManagedConnection
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .errors import CONNECTION_ERRORS
@@ -66,6 +67,37 @@ async def connect(conn: AbstractConnection, limit: float | None = None) -> None:
 
 
 async def disconnect(conn: AbstractConnection) -> None:
-    """Drop ``conn`` without waiting for the peer; never raises for a broken socket."""
+    """Drop ``conn`` without waiting for the peer; never raises for a broken socket.
+
+    Bytes still buffered for sending are sent first (redis-py closes its
+    writer, which flushes): use :func:`abort` when the peer may be frozen.
+    """
     with contextlib.suppress(*CONNECTION_ERRORS):
         await conn.disconnect(nowait=True)
+
+
+def transport_of(conn: AbstractConnection) -> asyncio.WriteTransport:
+    """The socket transport of the connected ``conn``, to write to it directly.
+
+    ``transport.write()`` takes a whole command at once and never blocks, so
+    a caller cancelled afterwards cannot leave half a command on the wire
+    (redis-py's ``send_packed_command`` awaits ``drain()`` and drops the
+    connection for everyone when that await is cancelled). redis-py 5 to 8
+    keep the stream writer in ``_writer``.
+    """
+    writer: asyncio.StreamWriter | None = getattr(conn, "_writer", None)
+    if writer is None:
+        raise RedisConnectionError("the connection is not open")
+    return writer.transport
+
+
+def abort(conn: AbstractConnection) -> None:
+    """Close ``conn``'s socket now, discarding what is still buffered for sending.
+
+    A plain close waits for the buffer to flush, which against a frozen
+    server (SIGSTOP, a full TCP window) is forever; the connection is being
+    given up anyway. Follow with :func:`disconnect` to reset redis-py's state.
+    """
+    writer: asyncio.StreamWriter | None = getattr(conn, "_writer", None)
+    if writer is not None:
+        writer.transport.abort()

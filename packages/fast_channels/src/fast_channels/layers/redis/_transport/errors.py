@@ -1,26 +1,122 @@
-"""What the Redis plumbing treats as a broken connection, and the error callers see.
+"""What the Redis plumbing treats as a broken connection, and the errors callers see.
 
 One place for the classification every background task and call path uses:
 ``CONNECTION_ERRORS`` means the connection is gone or silent (drop it,
 reconnect); ``RETRYABLE`` is what a retry may cure without a new
 connection's help; anything else is an error reply or a bug, which a
 background task logs and survives.
+
+Error replies are sorted here too, so no redis-py exception reaches a
+layer's caller: :func:`failover_reply` names the replies of a server that is
+not (or not yet) a writable primary, which call for a new connection, and
+:func:`reply_error` turns every other reply into the library's exception.
 """
 
 from __future__ import annotations
 
 import asyncio
 
+from redis.exceptions import (
+    BusyLoadingError,
+    NoPermissionError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisError,
+    ResponseError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ReadOnlyError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from ....exceptions import ChannelLayerConnectionError
+from ....exceptions import (
+    ChannelLayerConnectionError,
+    ChannelLayerError,
+    MessageTooLarge,
+    RedisBusyError,
+    RedisOutOfMemoryError,
+    RedisPermissionError,
+    RedisPersistenceError,
+    RedisReplyError,
+    RedisWrongTypeError,
+)
 
 #: What a broken connection raises, in redis-py or from the socket.
 CONNECTION_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
+#: Error replies, including the one redis-py files as a connection error (LOADING).
+REPLY_ERRORS = (ResponseError, BusyLoadingError)
 #: Errors a retry on a fresh connection may cure (an outage, a failover in progress).
 RETRYABLE = (RedisConnectionError, RedisTimeoutError, OSError, ReadOnlyError)
+
+#: Reply codes of a server that cannot take writes now: a demoted primary
+#: (READONLY), one still loading its data (LOADING), a replica cut off from its
+#: primary (MASTERDOWN). The command did not run; a new connection (perhaps to
+#: another server behind the same address) may succeed.
+FAILOVER_CODES = frozenset({"READONLY", "LOADING", "MASTERDOWN"})
+
+# redis-py strips the code from the replies it maps to its own classes.
+_CODE_OF_CLASS: tuple[tuple[type[RedisError], str], ...] = (
+    (ReadOnlyError, "READONLY"),
+    (BusyLoadingError, "LOADING"),
+    (OutOfMemoryError, "OOM"),
+    (NoPermissionError, "NOPERM"),
+)
+_CLASSES: dict[str, type[RedisReplyError]] = {
+    "OOM": RedisOutOfMemoryError,
+    "BUSY": RedisBusyError,
+    "NOPERM": RedisPermissionError,
+    "NOAUTH": RedisPermissionError,
+    "WRONGPASS": RedisPermissionError,
+    "MISCONF": RedisPersistenceError,
+    "WRONGTYPE": RedisWrongTypeError,
+}
+_KNOWN_CODES = FAILOVER_CODES | _CLASSES.keys()
+#: Replies to an argument longer than the server's ``proto-max-bulk-len``.
+_TOO_LARGE = ("invalid bulk length", "exceeds maximum allowed size")
+
+
+def reply_code(exc: RedisError) -> str:
+    """The code of an error reply (``"OOM"``, ``"READONLY"`` ...), ``"ERR"`` if it has none.
+
+    A Lua script that hit an error reply reports it inside its own
+    (``"Error running script ...: -READONLY You can't write ..."``): the inner
+    code is the one that says what happened.
+    """
+    for cls, code in _CODE_OF_CLASS:
+        if isinstance(exc, cls):
+            return code
+    text = str(exc)
+    if text.startswith(("Error running script", "ERR Error running script")):
+        # "...: @user_script:4: WRONGTYPE ..." or "...: @user_script: 23: -READONLY ..."
+        for word in text.split(" "):
+            if word.lstrip("-") in _KNOWN_CODES:
+                return word.lstrip("-")
+        return "ERR"
+    first = text.split(" ", 1)[0]
+    return first if first.isupper() and first.isalpha() else "ERR"
+
+
+def failover_reply(exc: RedisError) -> bool:
+    """Whether ``exc`` says the server is not a writable primary right now."""
+    return reply_code(exc) in FAILOVER_CODES
+
+
+def reply_error(exc: RedisError, where: str) -> ChannelLayerError:
+    """The library's exception for the error reply ``exc`` (chain ``exc`` as its cause).
+
+    A ``ChannelLayerConnectionError`` exactly for the replies of
+    :func:`failover_reply`; ``MessageTooLarge`` for an over-long argument;
+    a :class:`~fast_channels.exceptions.RedisReplyError` for the others.
+    """
+    code = reply_code(exc)
+    text = str(exc)
+    if any(marker in text for marker in _TOO_LARGE):
+        return MessageTooLarge(
+            f"Redis at {where} refused it as too large ({text}): its "
+            "proto-max-bulk-len is smaller. Send smaller messages or raise "
+            "proto-max-bulk-len."
+        )
+    if code in FAILOVER_CODES:
+        return unreachable(where, f"cannot take writes now ({code}: {text})")
+    return _CLASSES.get(code, RedisReplyError)(code, text, where)
 
 
 def unreachable(where: str, problem: str, note: str = "") -> ChannelLayerConnectionError:

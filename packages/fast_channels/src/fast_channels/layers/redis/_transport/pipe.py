@@ -9,15 +9,32 @@ reader task resolves the futures in reply order. Concurrent calls are
 pipelined for free. Blocking commands (BRPOP, SUBSCRIBE) never go through a
 pipe: they would hold up every call behind them.
 
-Failures stay quick and loud: an error reply fails that call only; a dropped
-connection fails every waiting call with
-:class:`~fast_channels.exceptions.ChannelLayerConnectionError` at once, the
-next call reconnects (one attempt, within the connect timeout), and a
-watchdog drops a connection whose replies stall for ``reply_timeout``
-seconds, so no call waits longer than that for a silent server. A call that
-timed out may still have run on the server (its reply arrived too late); a
-cancelled call keeps its place in the reply order, so no reply is mistaken
-for another's.
+What a call can rely on:
+
+- A command is handed to the socket's transport whole, in one synchronous
+  ``write()``: a caller cancelled at any point never leaves half a command on
+  the wire, so cancelling one call (a large message, a request that went
+  away) never breaks the connection for the others. A cancelled call keeps
+  its place in the reply order, so no reply is mistaken for another's.
+- A call fails only if its own command may not have run. An error reply fails
+  that call only, as a :class:`~fast_channels.exceptions.ChannelLayerError`
+  subclass (never a redis-py exception). A dropped connection fails every
+  waiting call with :class:`~fast_channels.exceptions.ChannelLayerConnectionError`
+  at once; the next call reconnects (one attempt, within the connect timeout).
+- No call waits longer than ``reply_timeout`` for a silent server, however
+  large its command: a watchdog drops a connection whose replies stall that
+  long while calls wait (a frozen server, a full TCP window) and discards
+  what was still unsent. A call that timed out may still have run.
+- A command larger than ``max_size`` bytes raises
+  :class:`~fast_channels.exceptions.MessageTooLarge` before it touches the
+  connection; one the server refuses as too large (``proto-max-bulk-len``)
+  raises it too.
+- A server that answers as a demoted or loading replica (``READONLY``,
+  ``LOADING``, ``MASTERDOWN``: an address that now leads to a new primary, as
+  managed Redis services and proxies do on failover) gets no new calls: its
+  connection is retired once its pending replies are in, and the refused
+  command (it did not run) is tried once more on a fresh connection. If that
+  fails too, the call raises ``ChannelLayerConnectionError``.
 """
 
 from __future__ import annotations
@@ -30,46 +47,50 @@ from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio.connection import AbstractConnection
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, RedisError
 
-from ....exceptions import ChannelLayerConnectionError
+from ....exceptions import ChannelLayerConnectionError, MessageTooLarge
 from . import dedicated
-from .dedicated import disconnect
-from .errors import CONNECTION_ERRORS, unreachable
+from .dedicated import abort, disconnect, transport_of
+from .errors import CONNECTION_ERRORS, REPLY_ERRORS, reply_error, unreachable
+from .resp import Arg, pack, pack_publish
+
+__all__ = ["MAX_COMMAND_BYTES", "Arg", "ShardPipe", "pack", "pack_publish"]
 
 logger = logging.getLogger(__name__)
 
-Arg = bytes | str | int | float
+#: Largest packed command (message, channel name and a few bytes of framing) a
+#: pipe sends: far below Redis's own 512 MB ``proto-max-bulk-len``, because a
+#: message this large holds up every call pipelined behind it, and a
+#: subscriber whose output buffer passes 32 MB (Redis's default
+#: ``client-output-buffer-limit pubsub``) is disconnected.
+MAX_COMMAND_BYTES = 16 * 1024 * 1024
 
 
-def pack(*args: Arg) -> bytes:
-    """The RESP encoding of one command (``pack(b"GET", "key")``)."""
-    parts = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        if isinstance(arg, bytes):
-            data = arg
-        elif isinstance(arg, str):
-            data = arg.encode()
-        elif isinstance(arg, bool):  # a bool is an int: refuse it like redis-py does
-            raise TypeError(f"cannot send a bool to Redis: {arg!r}")
-        elif isinstance(arg, int):
-            data = b"%d" % arg
-        elif isinstance(arg, float):
-            data = repr(arg).encode()
-        else:
-            raise TypeError(f"cannot send a {type(arg).__name__} to Redis: {arg!r}")
-        parts.append(b"$%d\r\n%b\r\n" % (len(data), data))
-    return b"".join(parts)
+class _Failover(Exception):
+    """The server refused a command as a non-primary: it did not run, try a new connection."""
+
+    def __init__(self, error: ChannelLayerConnectionError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
-def pack_publish(name: bytes, payload: bytes) -> bytes:
-    """The RESP encoding of ``PUBLISH name payload`` (the pub/sub hot path, unrolled)."""
-    return b"*3\r\n$7\r\nPUBLISH\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n" % (
-        len(name),
-        name,
-        len(payload),
-        payload,
-    )
+class _Link:
+    """One connection of a pipe and the calls waiting for its replies, in order."""
+
+    __slots__ = ("closed", "conn", "loop", "progress", "retired", "tasks", "waiting", "write")
+
+    def __init__(self, conn: AbstractConnection, loop: asyncio.AbstractEventLoop) -> None:
+        self.conn = conn
+        self.loop = loop
+        self.write = transport_of(conn).write
+        self.waiting: deque[asyncio.Future[Any]] = deque()
+        #: Loop time of the last reply, or of the first call after an idle spell.
+        self.progress = 0.0
+        #: No new calls (the server refused one as a non-primary); close when drained.
+        self.retired = False
+        self.closed = False
+        self.tasks: list[asyncio.Task[None]] = []
 
 
 class ShardPipe:
@@ -79,6 +100,7 @@ class ShardPipe:
     :param describe: the shard's address, for error messages.
     :param reply_timeout: seconds replies may stall while calls wait before the
         connection is dropped and those calls fail.
+    :param max_size: largest command in bytes; larger ones raise ``MessageTooLarge``.
     """
 
     def __init__(
@@ -86,126 +108,186 @@ class ShardPipe:
         connect: Callable[[], AbstractConnection],
         describe: str,
         reply_timeout: float,
+        max_size: int = MAX_COMMAND_BYTES,
     ) -> None:
         self._connect = connect
         self.describe = describe
         self.reply_timeout = reply_timeout
-        self._conn: AbstractConnection | None = None
-        self._opening: asyncio.Future[AbstractConnection] | None = None
-        self._waiting: deque[asyncio.Future[Any]] = deque()
-        self._tasks: list[asyncio.Task[None]] = []
-        #: Loop time of the last reply, or of the first call after an idle spell.
-        self._progress = 0.0
+        self.max_size = max_size
+        self._link: _Link | None = None
+        #: Every link whose tasks still run: the current one and retired ones draining.
+        self._links: set[_Link] = set()
+        self._opening: asyncio.Future[_Link] | None = None
 
     async def call(self, command: bytes) -> Any:
         """Send one packed command (:func:`pack`) and return its reply.
 
-        An error reply raises its ``redis.exceptions.ResponseError`` for this
-        call only; a broken or silent connection raises
-        :class:`~fast_channels.exceptions.ChannelLayerConnectionError`.
+        Raises ``MessageTooLarge`` for a command over ``max_size``,
+        ``ChannelLayerConnectionError`` for a broken, silent or failing-over
+        server, another ``ChannelLayerError`` for an error reply. The one
+        exception: ``NOSCRIPT`` stays redis-py's ``NoScriptError``, for the
+        script runner that answers it with EVAL (it never reaches a caller).
         """
-        conn = self._conn or await self._open()
-        if self._conn is not conn:  # it broke while we were resuming; nobody reads it
-            raise unreachable(self.describe, "is unreachable (connection lost)")
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        waiting = self._waiting
+        if len(command) > self.max_size:
+            raise MessageTooLarge(
+                f"A message of {len(command)} bytes (serialized, with its channel name) "
+                f"is larger than the limit of {self.max_size} bytes: nothing was sent. "
+                "Send a reference to the data (a key, a URL) instead of the data.",
+                size=len(command),
+                limit=self.max_size,
+            )
+        try:
+            return await self._send(self._link or await self._open(), command)
+        except _Failover:
+            pass  # did not run; the address may lead to the new primary now
+        except MessageTooLarge as exc:  # the server's limit: say how large this one was
+            raise MessageTooLarge(
+                f"A message of {len(command)} bytes (serialized, with its channel name): {exc}",
+                size=len(command),
+            ) from exc.__cause__
+        try:
+            return await self._send(self._link or await self._open(), command)
+        except _Failover as again:
+            raise again.error from again.error.__cause__
+
+    def _send(self, link: _Link, command: bytes) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = link.loop.create_future()
+        waiting = link.waiting
         if not waiting:
-            self._progress = loop.time()
+            link.progress = link.loop.time()
         waiting.append(future)
-        try:
-            await conn.send_packed_command(command, check_health=False)
-        except CONNECTION_ERRORS as exc:
-            self._broken(conn, unreachable(self.describe, f"is unreachable ({exc})"))
-            await disconnect(conn)
-        return await future
+        link.write(command)  # whole, at once: see the module docs
+        return future
 
-    async def _open(self) -> AbstractConnection:
-        if self._opening is None:
-            self._opening = asyncio.ensure_future(self._connect_once())
+    async def _open(self) -> _Link:
         opening = self._opening
-        try:
-            return await asyncio.shield(opening)
-        finally:
-            if opening.done() and self._opening is opening:
-                self._opening = None
+        if opening is None:
+            opening = self._opening = asyncio.ensure_future(self._connect_once())
+            opening.add_done_callback(self._opened)
+        link = await asyncio.shield(opening)  # a cancelled caller leaves the connect to others
+        if link is not self._link:  # it broke while we were resuming; nobody reads it
+            raise unreachable(self.describe, "is unreachable (connection lost)")
+        return link
 
-    async def _connect_once(self) -> AbstractConnection:
+    def _opened(self, opening: asyncio.Future[_Link]) -> None:
+        # Here, not in a caller: every caller may have been cancelled meanwhile,
+        # and a failed attempt left behind would fail the next call.
+        if self._opening is opening:
+            self._opening = None
+        if not opening.cancelled():
+            opening.exception()  # retrieved: the callers that waited saw it
+
+    async def _connect_once(self) -> _Link:
         conn = self._connect()
         try:
             await dedicated.connect(conn, min(dedicated.CONNECT_TIMEOUT, self.reply_timeout))
-        except CONNECTION_ERRORS as exc:
-            with contextlib.suppress(*CONNECTION_ERRORS):
-                await conn.disconnect(nowait=True)
-            raise unreachable(self.describe, f"is unreachable ({exc})") from exc
-        self._conn = conn
-        self._tasks = [
-            asyncio.create_task(self._read(conn), name=f"fast-channels pipe {self.describe}"),
-            asyncio.create_task(self._watch(conn)),
+            link = _Link(conn, asyncio.get_running_loop())
+        except BaseException as exc:  # cancelled (close()) included: no half-open socket
+            abort(conn)
+            await disconnect(conn)
+            if isinstance(exc, CONNECTION_ERRORS):
+                raise unreachable(self.describe, f"is unreachable ({exc})") from exc
+            raise
+        link.tasks = [
+            asyncio.create_task(self._read(link), name=f"fast-channels pipe {self.describe}"),
+            asyncio.create_task(self._watch(link)),
         ]
-        return conn
+        self._link = link
+        self._links.add(link)
+        return link
 
-    async def _read(self, conn: AbstractConnection) -> None:
-        read, waiting = conn.read_response, self._waiting
-        loop = asyncio.get_running_loop()
+    async def _read(self, link: _Link) -> None:
+        read, waiting = link.conn.read_response, link.waiting
+        loop = link.loop
         while True:
             try:
                 reply = await read(disconnect_on_error=False)
-            except ResponseError as exc:  # an error reply fails that one call only
-                reply = exc
-            except CONNECTION_ERRORS as exc:
+            except REPLY_ERRORS as exc:  # an error reply fails that one call only
+                reply = self._reply_error(link, exc)
+            except Exception as exc:  # whatever broke it, the replies in flight are lost
+                if not isinstance(exc, CONNECTION_ERRORS):
+                    logger.exception("pipe to %s: reading a reply failed", self.describe)
                 problem = f"is unreachable ({exc or type(exc).__name__})"
-                self._broken(conn, unreachable(self.describe, problem))
-                await disconnect(conn)
+                await self._drop(link, unreachable(self.describe, problem))
                 return
-            self._progress = loop.time()
+            link.progress = loop.time()
             if waiting:
                 future = waiting.popleft()
                 if not future.done():  # a cancelled call still owned this reply
-                    if isinstance(reply, ResponseError):
+                    if isinstance(reply, BaseException):
                         future.set_exception(reply)
                     else:
                         future.set_result(reply)
+            if link.retired and not waiting:
+                await self._drop(link, ChannelLayerConnectionError("connection retired"))
+                return
 
-    async def _watch(self, conn: AbstractConnection) -> None:
+    def _reply_error(self, link: _Link, exc: RedisError) -> BaseException:
+        """What the call whose command drew the error reply ``exc`` raises."""
+        if isinstance(exc, NoScriptError):
+            return exc
+        error = reply_error(exc, self.describe)
+        error.__cause__ = exc
+        if isinstance(error, MessageTooLarge):
+            self._retire(link)  # a protocol error: the server closes this connection now
+            return error
+        if not isinstance(error, ChannelLayerConnectionError):
+            return error
+        # A failover reply: the server cannot take writes (see the module docs).
+        if not link.retired:
+            logger.warning("Redis at %s is not a writable primary (%s)", self.describe, exc)
+        self._retire(link)
+        return _Failover(error)
+
+    def _retire(self, link: _Link) -> None:
+        """New calls go to a new connection; ``link`` closes once its replies are in."""
+        link.retired = True
+        if self._link is link:
+            self._link = None
+
+    async def _watch(self, link: _Link) -> None:
         """Drop the connection when replies stop for ``reply_timeout`` while calls wait.
 
         One timer for the whole connection, not one per call: it wakes when the
-        oldest possible deadline is due (``_progress`` only moves forward), so a
+        oldest possible deadline is due (``progress`` only moves forward), so a
         call never waits more than ``reply_timeout`` without any reply arriving.
         """
-        loop = asyncio.get_running_loop()
+        loop = link.loop
         timeout = self.reply_timeout
-        while self._conn is conn:
-            delay = self._progress + timeout - loop.time() if self._waiting else timeout
+        while not link.closed:
+            delay = link.progress + timeout - loop.time() if link.waiting else timeout
             if delay <= 0:
                 problem = f"did not answer within {timeout}s"
-                self._broken(conn, unreachable(self.describe, problem))
-                await disconnect(conn)
+                await self._drop(link, unreachable(self.describe, problem))
                 return
             await asyncio.sleep(delay)
 
-    def _broken(self, conn: AbstractConnection, error: ChannelLayerConnectionError) -> None:
-        """Forget ``conn`` and fail everything waiting on it with ``error``."""
-        if self._conn is not conn:
+    async def _drop(self, link: _Link, error: ChannelLayerConnectionError) -> None:
+        """Close ``link`` and fail everything still waiting on it with ``error``."""
+        if link.closed:
             return
-        self._conn = None
-        while self._waiting:
-            future = self._waiting.popleft()
+        link.closed = True
+        if self._link is link:
+            self._link = None
+        self._links.discard(link)
+        while link.waiting:
+            future = link.waiting.popleft()
             if not future.done():
                 future.set_exception(error)
-        for task in self._tasks:
+        abort(link.conn)  # unsent bytes would wait for a frozen server forever
+        for task in link.tasks:
             if task is not asyncio.current_task():
                 task.cancel()
+        await disconnect(link.conn)
 
     async def close(self) -> None:
-        """Fail waiting calls and drop the connection; the next call reconnects."""
-        conn = self._conn
-        if conn is not None:
-            self._broken(conn, ChannelLayerConnectionError("the channel layer was closed"))
-            await disconnect(conn)
-        if self._opening is not None:
-            self._opening.cancel()
-            self._opening = None
-        tasks, self._tasks = self._tasks, []
+        """Fail waiting calls and drop the connections; the next call reconnects."""
+        opening, self._opening = self._opening, None
+        if opening is not None:
+            opening.cancel()
+            with contextlib.suppress(BaseException):
+                await opening
+        links, tasks = list(self._links), [t for link in self._links for t in link.tasks]
+        for link in links:
+            await self._drop(link, ChannelLayerConnectionError("the channel layer was closed"))
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,40 @@
+"""RESP encoding of the commands the pipes send (re-exported by :mod:`.pipe`).
+
+These cover the few argument types the layers send, in one ``b"".join``;
+redis-py's ``pack_command`` also handles types and chunking the layers never
+need. A pipe writes a command whole, so it must be one ``bytes`` object.
+"""
+
+from __future__ import annotations
+
+Arg = bytes | str | int | float
+
+
+def pack(*args: Arg) -> bytes:
+    """The RESP encoding of one command (``pack(b"GET", "key")``)."""
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        if isinstance(arg, bytes):
+            data = arg
+        elif isinstance(arg, str):
+            data = arg.encode()
+        elif isinstance(arg, bool):  # a bool is an int: refuse it like redis-py does
+            raise TypeError(f"cannot send a bool to Redis: {arg!r}")
+        elif isinstance(arg, int):
+            data = b"%d" % arg
+        elif isinstance(arg, float):
+            data = repr(arg).encode()
+        else:
+            raise TypeError(f"cannot send a {type(arg).__name__} to Redis: {arg!r}")
+        parts.append(b"$%d\r\n%b\r\n" % (len(data), data))
+    return b"".join(parts)
+
+
+def pack_publish(name: bytes, payload: bytes) -> bytes:
+    """The RESP encoding of ``PUBLISH name payload`` (the pub/sub hot path, unrolled)."""
+    return b"*3\r\n$7\r\nPUBLISH\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n" % (
+        len(name),
+        name,
+        len(payload),
+        payload,
+    )
