@@ -34,5 +34,12 @@ def export_ready_sync(channel_name: str, export_id: str) -> None:
     exports_layer().send_sync(channel_name, ready_event(export_id))
 
 
+def export_ready_async_to_sync(channel_name: str, export_id: str) -> None:
+    """The Django Channels habit, asgiref's ``async_to_sync``, works the same way."""
+    from asgiref.sync import async_to_sync  # pip install asgiref
+
+    async_to_sync(exports_layer().send)(channel_name, ready_event(export_id))
+
+
 if __name__ == "__main__":
     asyncio.run(export_ready(sys.argv[1], sys.argv[2]))

@@ -131,6 +131,12 @@ async def test_send_from_worker_script_reaches_the_consumer_channel(redis_env: s
         await asyncio.to_thread(worker.join)
         assert message["export_id"] == "exp-43"
 
+        # The async_to_sync habit, from a thread too.
+        send = example("send_from_worker").export_ready_async_to_sync
+        await asyncio.to_thread(send, channel, "exp-44")
+        message = await asyncio.wait_for(layer.receive(channel), 5)
+        assert message["export_id"] == "exp-44"
+
 
 async def stored_values(redis_url: str) -> list[bytes]:
     """Every value of every key in the Redis, whatever the key's type."""

@@ -188,6 +188,10 @@ class AsyncConsumer:
                 await layer.group_discard(group, channel)
             except Exception:  # a failing layer must not hide the original error
                 logger.exception("Could not leave group %r for %s", group, channel)
+        try:  # free the channel now, not after a layer's idle timeout (or never)
+            await layer.release_channel(channel)
+        except Exception:
+            logger.exception("Could not release channel %s", channel)
 
     async def _run(self, receive: Receive) -> None:
         if self._channel_layer is None:

@@ -59,6 +59,19 @@ class BaseChannelLayer(abc.ABC):
     async def new_channel(self, prefix: str = "specific") -> str:
         """Return a new process-local channel name (``prefix!suffix``) to receive on."""
 
+    async def release_channel(self, channel: str) -> None:
+        """Say that nobody will receive on ``channel`` again; free what it holds now.
+
+        Optional for a backend (this default does nothing) and for a caller:
+        consumers call it when they stop, so a layer need not wait for a
+        timeout to notice an abandoned channel. Afterwards the channel is in
+        no group of this process and messages sent to it may be dropped.
+        Calling it twice, or for a channel never used, is harmless.
+        """
+        # Deliberately not abstract: a layer without per-channel state has nothing
+        # to free, and third-party layers written before this method keep working.
+        return None
+
     # Groups -------------------------------------------------------------------------
 
     @abc.abstractmethod

@@ -157,6 +157,16 @@ class InMemoryChannelLayer(BaseChannelLayer):
         require_valid_group_name(prefix)
         return require_valid_channel_name(f"{prefix}.inmemory!{secrets.token_hex(12)}")
 
+    async def release_channel(self, channel: str) -> None:
+        """Forget ``channel``'s queued messages and memberships at once."""
+        require_valid_channel_name(channel)
+        state = self._channels.get(channel)
+        if state is not None and not state.waiters:  # never strand a live receiver
+            del self._channels[channel]  # its pending expiry check finds it gone
+        for key in [key for key in self._memberships if key[1] == channel]:
+            del self._memberships[key]
+            self._leave(*key)
+
     # Groups -------------------------------------------------------------------------
 
     async def group_add(self, group: str, channel: str) -> None:

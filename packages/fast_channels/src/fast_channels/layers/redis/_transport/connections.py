@@ -2,19 +2,20 @@
 
 redis-py's asyncio connections belong to the event loop that opened them, and
 a layer registered at import time may be used from several loops (a test
-suite, ``asyncio.run()`` in a script). So clients and pipes are created
-lazily, on first use inside a loop, and kept per loop. Nothing here does I/O
-at construction. Each shard has a pooled client (for blocking commands) and a
-:class:`~.pipe.ShardPipe` (for every short call of both layers).
+suite, ``asyncio.run()`` in a script, ``async_to_sync`` in a thread). So
+clients and pipes are created lazily, on first use inside a loop, and kept
+per loop (:mod:`.loops`), together with the layer's own per-loop state. That
+state goes away with its loop: explicitly by ``close()``, or when the loop
+shuts down. Nothing here does I/O at construction. Each shard has a pooled
+client (for blocking commands) and a :class:`~.pipe.ShardPipe` (for every
+short call of both layers).
 """
 
 from __future__ import annotations
 
-import asyncio
 import binascii
-import weakref
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar, cast
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.connection import AbstractConnection
@@ -26,8 +27,11 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .dedicated import dedicated_connection
 from .hosts import HostConfig, parse_hosts
+from .loops import LoopLocal, PerLoop
 from .options import connection_options, sentinel_options
 from .pipe import ShardPipe
+
+L = TypeVar("L", bound=LoopLocal)
 
 #: Connections per shard per loop; callers beyond this wait (never "Too many connections").
 DEFAULT_MAX_CONNECTIONS = 50
@@ -65,8 +69,19 @@ def _make_client(config: HostConfig, options: dict[str, Any], max_connections: i
     return Redis(connection_pool=pool)
 
 
+class _LoopEntry:
+    """What one event loop holds: a client and a pipe per shard, and the layer's state."""
+
+    __slots__ = ("clients", "local", "pipes")
+
+    def __init__(self, shards: int) -> None:
+        self.clients: list[Redis | None] = [None] * shards
+        self.pipes: list[ShardPipe | None] = [None] * shards
+        self.local: LoopLocal | None = None
+
+
 class RedisConnections:
-    """One lazily created Redis client per shard, per running event loop."""
+    """One lazily created Redis client and pipe per shard, per running event loop."""
 
     def __init__(
         self,
@@ -82,14 +97,7 @@ class RedisConnections:
         self.max_connections = max_connections
         #: Per shard: every option its connections are built from (see :mod:`.options`).
         self.options = [connection_options(host) for host in hosts]
-        self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[Redis | None]] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._pipes: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, list[ShardPipe | None]
-        ] = weakref.WeakKeyDictionary()
-        self._last_loop: asyncio.AbstractEventLoop | None = None
-        self._last_pipes: list[ShardPipe | None] = []
+        self._loops: PerLoop[_LoopEntry] = PerLoop(lambda: _LoopEntry(len(hosts)), self._release)
 
     @classmethod
     def from_arguments(
@@ -116,16 +124,32 @@ class RedisConnections:
     def shard_count(self) -> int:
         return len(self.hosts)
 
+    @property
+    def loop_count(self) -> int:
+        """Event loops this object holds state for (for leak checks)."""
+        return len(self._loops)
+
     def shard_for(self, key: str) -> int:
         """The shard that owns ``key`` (a channel or group name)."""
         return shard_index(key, len(self.hosts))
 
+    def local(self, make: Callable[[], L]) -> L:
+        """The layer's state for the current loop, made by ``make()`` on first use.
+
+        It is closed with the loop's connections (before them), by :meth:`close`
+        or when the loop shuts down, so a layer needs no per-loop cache of its own.
+        """
+        entry = self._loops.current()
+        local = entry.local
+        if local is None:
+            local = entry.local = make()
+        # One RedisConnections serves one layer, which always passes the same
+        # factory: what is stored is an L.
+        return cast(L, local)
+
     def client(self, index: int) -> Redis:
         """The current event loop's client for shard ``index``."""
-        loop = asyncio.get_running_loop()
-        clients = self._per_loop.get(loop)
-        if clients is None:
-            clients = self._per_loop[loop] = [None] * len(self.hosts)
+        clients = self._loops.current().clients
         client = clients[index]
         if client is None:
             client = clients[index] = _make_client(
@@ -135,13 +159,7 @@ class RedisConnections:
 
     def pipe(self, index: int) -> ShardPipe:
         """The current event loop's pipe to shard ``index`` (see :mod:`.pipe`)."""
-        loop = asyncio.get_running_loop()
-        if loop is self._last_loop:  # the common case, kept cheap
-            pipes = self._last_pipes
-        else:
-            pipes = self._pipes.get(loop) or [None] * len(self.hosts)
-            self._pipes[loop] = pipes
-            self._last_loop, self._last_pipes = loop, pipes
+        pipes = self._loops.current().pipes
         pipe = pipes[index]
         if pipe is None:
             pipe = pipes[index] = ShardPipe(
@@ -154,24 +172,20 @@ class RedisConnections:
         return dedicated_connection(self.options[index], self.client(index).connection_pool)
 
     async def close(self) -> None:
-        """Close this loop's clients; forget clients of loops that are closed."""
-        try:
-            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        clients = self._per_loop.pop(loop, None) if loop is not None else None
-        pipes = self._pipes.pop(loop, None) if loop is not None else None
-        self._last_loop, self._last_pipes = None, []
-        # Other loops may still be running (a sync helper in a thread): only
-        # forget clients of loops that are closed.
-        for other in [lp for lp in self._per_loop if lp.is_closed()]:
-            del self._per_loop[other]
-        for other in [lp for lp in self._pipes if lp.is_closed()]:
-            del self._pipes[other]
-        for pipe in pipes or ():
+        """Close the current loop's state, pipes and clients; other loops keep theirs.
+
+        A no-op outside a running loop or when this loop holds nothing.
+        """
+        await self._loops.close_current()
+
+    async def _release(self, entry: _LoopEntry, graceful: bool) -> None:
+        """Close one loop's state, then its connections (the state may still use them)."""
+        if entry.local is not None:
+            await entry.local.close(graceful=graceful)
+        for pipe in entry.pipes:
             if pipe is not None:
                 await pipe.close()
-        for client in clients or ():
+        for client in entry.clients:
             if client is not None:
                 await client.aclose(close_connection_pool=True)
                 # A Sentinel-managed client's pool keeps its own clients to the sentinels.

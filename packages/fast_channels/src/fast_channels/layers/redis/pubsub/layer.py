@@ -16,13 +16,12 @@ import contextlib
 import logging
 import secrets
 import time
-import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ...base import BaseChannelLayer
 from ...capacity import Pattern
 from ...naming import require_valid_channel_name, require_valid_group_name, require_valid_message
+from .._sync import SyncSendLayer
 from .._transport.callbacks import Callback
 from .._transport.connections import RedisConnections
 from .._transport.pipe import pack_publish
@@ -45,7 +44,7 @@ _REFUSED = {
 }
 
 
-class RedisPubSubChannelLayer(BaseChannelLayer):
+class RedisPubSubChannelLayer(SyncSendLayer):
     """Channel layer over Redis PUBLISH/SUBSCRIBE.
 
     :param hosts: Redis servers (URLs, ``(host, port)`` tuples or dicts); several
@@ -138,10 +137,6 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
             connection_kwargs=connection_kwargs,
             reply_timeout=PUBLISH_TIMEOUT,
         )
-        self._states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopSubscriptions] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._last_state: LoopSubscriptions | None = None
         self._drops_unreported = 0
         self._next_drop_warning = 0.0
 
@@ -231,6 +226,15 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
         key = self._state().group_key(group)
         await self._conns.pipe(self._conns.shard_for(group)).call(pack_publish(key, payload))
 
+    async def release_channel(self, channel: str) -> None:
+        """Unsubscribe local ``channel`` and take it out of its groups, now.
+
+        Consumers call this when they stop, so a channel is not kept for
+        :attr:`release_after` seconds (or, if its handler failed, forever).
+        """
+        require_valid_channel_name(channel)
+        await self._state().release_now(channel)
+
     # Lifecycle ----------------------------------------------------------------------
 
     async def flush(self) -> None:
@@ -242,40 +246,30 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
             inbox.messages.clear()
 
     async def close(self) -> None:
-        """Unsubscribe everything and close connections; pending receives fail.
+        """Unsubscribe what this event loop holds and close its connections.
 
-        The layer may be used again afterwards; it reconnects on first use.
+        Its pending receives fail. Other event loops keep their subscriptions
+        (a script thread doing ``async with layer:`` leaves the app's consumers
+        alone), and a loop that shuts down releases its own. The layer may be
+        used again afterwards; it reconnects on first use.
         """
-        try:
-            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        state = self._states.pop(loop, None) if loop is not None else None
-        self._states.clear()  # other loops' connections died with their loops
-        self._last_state = None
-        if state is not None:
-            await state.close()
         await self._conns.close()
 
     # Internals ----------------------------------------------------------------------
 
     def _state(self) -> LoopSubscriptions:
-        loop = asyncio.get_running_loop()
-        state = self._last_state
-        if state is not None and state.loop is loop:  # the common case, kept cheap
-            return state
-        state = self._states.get(loop)
-        if state is None:
-            state = self._states[loop] = LoopSubscriptions(
-                loop,
-                self._conns,
-                self.prefix,
-                on_drop=self._dropped,
-                on_disconnect=self.on_disconnect,
-                on_reconnect=self.on_reconnect,
-            )
-        self._last_state = state
-        return state
+        """This loop's subscriptions (closed with the loop's connections)."""
+        return self._conns.local(self._new_state)
+
+    def _new_state(self) -> LoopSubscriptions:
+        return LoopSubscriptions(
+            asyncio.get_running_loop(),
+            self._conns,
+            self.prefix,
+            on_drop=self._dropped,
+            on_disconnect=self.on_disconnect,
+            on_reconnect=self.on_reconnect,
+        )
 
     def _receive_cancelled(
         self, state: LoopSubscriptions, channel: str, inbox: Inbox, waiter: asyncio.Future[bytes]

@@ -137,10 +137,26 @@ class LoopSubscriptions:
                 await self.leave(group, channel)
 
     def release(self, channel: str, inbox: Inbox) -> None:
-        """Forget an abandoned channel: unsubscribe it and take it out of its groups."""
+        """Forget an abandoned channel (its ``release_after`` timer fired)."""
         inbox.release = None
         if self.inboxes.get(channel) is not inbox or inbox.waiters:
             return  # received on again, or already gone
+        unused = self._forget(channel, inbox)
+        task = asyncio.ensure_future(self._unsubscribe(unused))
+        task.add_done_callback(_log_failure)
+
+    async def release_now(self, channel: str) -> None:
+        """Forget ``channel`` at once (its consumer stopped); a no-op if unknown."""
+        inbox = self.inboxes.get(channel)
+        if inbox is None or inbox.waiters:
+            return  # never used here, already released, or still received on
+        if inbox.release is not None:
+            inbox.release.cancel()
+            inbox.release = None
+        await self._unsubscribe(self._forget(channel, inbox))
+
+    def _forget(self, channel: str, inbox: Inbox) -> list[_Unused]:
+        """Drop ``channel``'s inbox, route and memberships; return what to unsubscribe."""
         del self.inboxes[channel]
         key = self.channel_key(channel)
         route = self.routes.pop(key, None)
@@ -149,12 +165,11 @@ class LoopSubscriptions:
             dropped = self._detach(group, channel, inbox)
             if dropped is not None:
                 unused.append(dropped)
+        return unused
 
-        async def unsubscribe() -> None:
-            for item in unused:
-                await self.subscriber(item.shard).unsubscribe(item.key)
-
-        asyncio.ensure_future(unsubscribe()).add_done_callback(_log_failure)
+    async def _unsubscribe(self, unused: list[_Unused]) -> None:
+        for item in unused:
+            await self.subscriber(item.shard).unsubscribe(item.key)
 
     async def _subscribe(self, key: bytes, shard: int) -> Route:
         route = self.routes[key] = Route(shard, self.loop.create_future())
@@ -199,8 +214,12 @@ class LoopSubscriptions:
         for subscriber in list(self.subscribers.values()):
             await subscriber.barrier()
 
-    async def close(self) -> None:
-        """Fail pending receives, stop readers, close connections."""
+    async def close(self, *, graceful: bool = True) -> None:
+        """Fail pending receives, stop readers, close connections.
+
+        No Redis round trips either way: closing the subscriber connections
+        ends every subscription on the server.
+        """
         closed = ChannelLayerConnectionError("the channel layer was closed")
         for inbox in self.inboxes.values():
             if inbox.release is not None:

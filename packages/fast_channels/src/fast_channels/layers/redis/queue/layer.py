@@ -25,8 +25,9 @@ Bounds (defaults), each covered by a test against a real server:
   within ``member_timeout`` (10 s) of its last heartbeat;
 - a received message stops counting against capacity within 5 ms.
 
-From synchronous code use :meth:`RedisChannelLayer.send_sync` (or
-``asyncio.run()`` with ``async with layer:`` so the loop's connections close).
+From synchronous code use :meth:`~.._sync.SyncSendLayer.send_sync`, or
+``asyncio.run(layer.send(...))`` / asgiref's ``async_to_sync``: a loop that
+shuts down releases its connections (see :mod:`.._transport.loops`).
 """
 
 from __future__ import annotations
@@ -34,11 +35,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Coroutine, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ....exceptions import ChannelFull
-from ...base import BaseChannelLayer
 from ...capacity import Pattern
 from ...naming import (
     is_process_local,
@@ -46,20 +46,20 @@ from ...naming import (
     require_valid_group_name,
     require_valid_message,
 )
+from .._sync import SyncSendLayer
 from .._transport.connections import RedisConnections
 from .._transport.pipe import pack
 from .._transport.tasks import now_ms
 from ..serializers import Serializer, build_serializer, decode_or_skip
 from . import guard
 from .guard import QUEUE_CONNECTION_DEFAULTS
-from .loop_state import LoopState, LoopStates, run_sync
+from .loop_state import LoopState
 from .scripts import GROUP_ADD, GROUP_MEMBERS, GROUP_SEND, PUSH_MANY, SEND, group_key, queue_keys
 
 logger = logging.getLogger("fast_channels.layers.redis")
-T = TypeVar("T")
 
 
-class RedisChannelLayer(BaseChannelLayer):
+class RedisChannelLayer(SyncSendLayer):
     """Channel layer storing messages in Redis lists (see the module docs).
 
     :param hosts: Redis servers: URLs (``redis://``, ``rediss://``, ``unix://``),
@@ -146,24 +146,22 @@ class RedisChannelLayer(BaseChannelLayer):
         timeouts = [float(h.options.get("socket_timeout") or 0) for h in self._conns.hosts]
         shortest = min([t for t in timeouts if t > 0] or [guard.COMMAND_TIMEOUT])
         self._block = max(0.1, min(5.0, shortest / 2))  # a blocking pop must beat the timeout
-        self._states = LoopStates()
 
     def _state(self) -> LoopState:
-        loop = asyncio.get_running_loop()
-        state = self._states.get(loop)
-        if state is None:
-            state = LoopState(
-                self._conns,
-                self.prefix,
-                block=self._block,
-                expiry=self.expiry,
-                group_expiry=self.group_expiry,
-                heartbeat_interval=self.heartbeat_interval,
-                member_timeout=self.member_timeout,
-                capacity=self.get_capacity,
-            )
-            self._states.put(loop, state)
-        return state
+        """This loop's readers and memberships (closed with the loop's connections)."""
+        return self._conns.local(self._new_state)
+
+    def _new_state(self) -> LoopState:
+        return LoopState(
+            self._conns,
+            self.prefix,
+            block=self._block,
+            expiry=self.expiry,
+            group_expiry=self.group_expiry,
+            heartbeat_interval=self.heartbeat_interval,
+            member_timeout=self.member_timeout,
+            capacity=self.get_capacity,
+        )
 
     # Point to point -----------------------------------------------------------------
 
@@ -294,29 +292,25 @@ class RedisChannelLayer(BaseChannelLayer):
                 if cursor == b"0":
                     break
 
+    async def release_channel(self, channel: str) -> None:
+        """Forget process-local ``channel`` now: its local buffer and its groups.
+
+        Messages still waiting for it expire in Redis as usual.
+        """
+        require_valid_channel_name(channel)
+        if not is_process_local(channel):
+            return  # named channels keep no per-channel state here
+        for group in self._state().release(channel):
+            index = self._conns.shard_for(group)
+            await self._conns.pipe(index).call(
+                pack(b"ZREM", group_key(self.prefix, group), channel)
+            )
+
     async def close(self) -> None:
         """Stop this event loop's readers and heartbeat, leave groups, close connections.
 
-        The layer can be used again afterwards (it reconnects on first use).
+        Other event loops keep theirs; a loop that shuts down (``asyncio.run()``
+        returning) releases its own. The layer can be used again afterwards
+        (it reconnects on first use).
         """
-        state = self._states.pop(asyncio.get_running_loop())
-        if state is not None:
-            await state.close()
         await self._conns.close()
-
-    # Sync code ----------------------------------------------------------------------
-
-    def send_sync(self, channel: str, message: dict[str, Any]) -> None:
-        """``send`` from synchronous code (a script, a thread, a sync worker).
-
-        Runs in a private event loop and closes that loop's connections before
-        returning. Inside ``async def`` code, ``await layer.send(...)`` instead.
-        """
-        self._run_sync(self.send(channel, message))
-
-    def group_send_sync(self, group: str, message: dict[str, Any]) -> None:
-        """``group_send`` from synchronous code; see :meth:`send_sync`."""
-        self._run_sync(self.group_send(group, message))
-
-    def _run_sync(self, operation: Coroutine[Any, Any, T]) -> T:
-        return run_sync(operation, self.close)

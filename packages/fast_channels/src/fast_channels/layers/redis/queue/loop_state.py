@@ -3,17 +3,16 @@
 redis-py connections (and so the tasks that use them) belong to one event
 loop. A layer registered at import time can serve an app's loop and, say, a
 script's ``asyncio.run()`` after it; each gets its own state, created on
-first use and dropped by ``close()`` or once its loop is closed.
+first use and kept by :meth:`RedisConnections.local
+<.._transport.connections.RedisConnections.local>`, which closes it by
+``close()`` or when its loop shuts down.
 """
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import time
-import weakref
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import Callable
 
 from ...naming import non_local_name
 from .._transport.connections import RedisConnections
@@ -23,8 +22,6 @@ from .membership import MembershipKeeper
 from .named import NamedReader
 from .readers import InboxReader
 from .scripts import queue_keys
-
-T = TypeVar("T")
 
 
 class LoopState:
@@ -121,53 +118,24 @@ class LoopState:
             named.mailbox.items.clear()
         self.members.clear()
 
-    async def close(self) -> None:
+    def release(self, channel: str) -> list[str]:
+        """Forget process-local ``channel`` here; return the groups it was kept in."""
+        reader = self.inboxes.get(non_local_name(channel))
+        if reader is not None:
+            reader.mailboxes.pop(channel, None)
+        return self.members.forget(channel)
+
+    async def close(self, *, graceful: bool) -> None:
+        """Stop readers and heartbeat; when ``graceful``, also leave groups in Redis.
+
+        A loop that shuts down skips the round trips (its tasks are cancelled
+        already); its memberships lapse after ``member_timeout`` instead.
+        """
         await self.members.stop()
-        await self.members.leave_all()
+        if graceful:
+            await self.members.leave_all()
         readers: list[InboxReader | NamedReader] = [*self.inboxes.values(), *self.named.values()]
         for reader in readers:
             await reader.stop()
         self.inboxes.clear()
         self.named.clear()
-
-
-class LoopStates:
-    """``LoopState`` per running event loop."""
-
-    def __init__(self) -> None:
-        self._states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopState] = (
-            weakref.WeakKeyDictionary()
-        )
-
-    def get(self, loop: asyncio.AbstractEventLoop) -> LoopState | None:
-        return self._states.get(loop)
-
-    def put(self, loop: asyncio.AbstractEventLoop, state: LoopState) -> None:
-        for old in [lp for lp in self._states if lp.is_closed()]:
-            del self._states[old]  # tasks keep their loop alive: prune by hand
-        self._states[loop] = state
-
-    def pop(self, loop: asyncio.AbstractEventLoop) -> LoopState | None:
-        return self._states.pop(loop, None)
-
-
-def run_sync(operation: Coroutine[Any, Any, T], close: Callable[[], Awaitable[None]]) -> T:
-    """Run ``operation`` in a private event loop, then ``close()`` that loop's state."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
-        operation.close()
-        raise RuntimeError(
-            "send_sync()/group_send_sync() cannot run inside an event loop: "
-            "use 'await layer.send(...)' / 'await layer.group_send(...)' there."
-        )
-
-    async def run_then_close() -> T:
-        try:
-            return await operation
-        finally:
-            await close()
-
-    return asyncio.run(run_then_close())

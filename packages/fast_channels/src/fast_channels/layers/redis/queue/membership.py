@@ -69,6 +69,13 @@ class MembershipKeeper:
     def discard(self, group: str, channel: str) -> None:
         self._added.pop((group, channel), None)
 
+    def forget(self, channel: str) -> list[str]:
+        """Stop asserting every membership of ``channel``; return its groups."""
+        groups = [group for group, member in self._added if member == channel]
+        for group in groups:
+            del self._added[(group, channel)]
+        return groups
+
     def clear(self) -> None:
         self._added.clear()
 
