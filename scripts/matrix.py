@@ -51,6 +51,7 @@ TEST_PACKAGES = [
     "websockets",
     "uvicorn",
     "PyJWT",
+    "asgiref",
 ]
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from fast_channels.layers.redis import RedisPubSubChannelLayer
-from fast_channels.layers.redis._transport.subscriber import BACKOFF, BACKOFF_CAP, is_failover
+from fast_channels.layers.redis._transport.faults import is_failover
+from fast_channels.layers.redis._transport.subscriber import BACKOFF, BACKOFF_CAP
 from redis.exceptions import BusyLoadingError, ReadOnlyError, ResponseError
 
 from sandbox.redis_process import free_port

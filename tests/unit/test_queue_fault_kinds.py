@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fast_channels.exceptions import ChannelLayerConnectionError
-from fast_channels.layers.redis.queue.faults import Fault, classify, is_unknown_command
+from fast_channels.layers.redis._transport.faults import Fault, classify, is_unknown_command
 from redis._parsers.base import BaseParser
 from redis.exceptions import ConnectionError as RedisConnectionError
 

@@ -1,13 +1,18 @@
 """The Redis plumbing both layers share (private: import the layers, not this).
 
 - :mod:`.hosts` and :mod:`.options`: what the user configured, in one shape;
-- :mod:`.connections`: per event loop, per shard, a pooled client and a pipe,
-  and the seam that says which shard a key lives on;
+- :mod:`.connections`: per shard, a pooled client and a pipe, and the seam
+  that says which shard a key lives on; :mod:`.loops` keeps them per event
+  loop and releases them when the loop closes;
 - :mod:`.dedicated`: connections outside the pool (pipes, subscribers, readers);
-- :mod:`.pipe`: the pipelined connection every short call goes through;
+- :mod:`.pipe`: the pipelined connection every short call goes through
+  (commands packed by :mod:`.resp`);
 - :mod:`.subscriber`: the shared pub/sub connection of a shard (and :mod:`.callbacks`,
   how it calls user callbacks);
-- :mod:`.errors`: what counts as a broken connection, and the error callers see;
+- :mod:`.errors`: what counts as a broken connection, the reply codes, and the
+  errors callers see; :mod:`.faults`: how background tasks classify what they
+  catch (connection, failover, permanent, transient) and back off;
+- :mod:`.callbacks`: users' reconnect callbacks, run so they cannot break us;
 - :mod:`.tasks`: the clock and cancellation helpers of background tasks.
 """
 

@@ -46,11 +46,15 @@ REPLY_ERRORS = (ResponseError, BusyLoadingError)
 #: Errors a retry on a fresh connection may cure (an outage, a failover in progress).
 RETRYABLE = (RedisConnectionError, RedisTimeoutError, OSError, ReadOnlyError)
 
-#: Reply codes of a server that cannot take writes now: a demoted primary
-#: (READONLY), one still loading its data (LOADING), a replica cut off from its
-#: primary (MASTERDOWN). The command did not run; a new connection (perhaps to
-#: another server behind the same address) may succeed.
-FAILOVER_CODES = frozenset({"READONLY", "LOADING", "MASTERDOWN"})
+#: Reply codes of a server that cannot serve us now: a demoted primary
+#: (READONLY; UNBLOCKED to clients blocked on it), one still loading its data
+#: (LOADING), a replica cut off from its primary (MASTERDOWN), a cluster slot
+#: in migration (TRYAGAIN). The command did not run; a new connection (perhaps
+#: to another server behind the same address) may succeed. The one list every
+#: background task and the pipe use (see :mod:`.faults`).
+FAILOVER_CODES = frozenset({"READONLY", "LOADING", "MASTERDOWN", "UNBLOCKED", "TRYAGAIN"})
+#: Reply codes no retry can cure until someone changes the setup.
+PERMANENT_CODES = frozenset({"NOPERM", "WRONGTYPE", "NOAUTH", "WRONGPASS"})
 
 # redis-py strips the code from the replies it maps to its own classes.
 _CODE_OF_CLASS: tuple[tuple[type[RedisError], str], ...] = (
@@ -68,7 +72,7 @@ _CLASSES: dict[str, type[RedisReplyError]] = {
     "MISCONF": RedisPersistenceError,
     "WRONGTYPE": RedisWrongTypeError,
 }
-_KNOWN_CODES = FAILOVER_CODES | _CLASSES.keys()
+_KNOWN_CODES = FAILOVER_CODES | PERMANENT_CODES | _CLASSES.keys()
 #: Replies to an argument longer than the server's ``proto-max-bulk-len``.
 _TOO_LARGE = ("invalid bulk length", "exceeds maximum allowed size")
 

@@ -35,12 +35,13 @@ from collections.abc import Callable
 
 from redis.asyncio.connection import AbstractConnection
 from redis.backoff import EqualJitterBackoff
-from redis.exceptions import BusyLoadingError, ReadOnlyError, ResponseError
+from redis.exceptions import ResponseError
 
 from ....exceptions import ChannelLayerConnectionError
 from .callbacks import Callback, Callbacks
 from .dedicated import connect, disconnect
 from .errors import CONNECTION_ERRORS, unreachable
+from .faults import is_failover
 from .tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
@@ -56,18 +57,8 @@ HEALTH_CHECK_INTERVAL = 10.0
 #: Names per SUBSCRIBE command when resubscribing after a reconnect.
 RESUBSCRIBE_CHUNK = 1000
 
-#: Error replies meaning "not the master (any more), or not ready": reconnect, rediscover.
-FAILOVER_REPLIES = ("READONLY", "MASTERDOWN", "LOADING", "UNBLOCKED", "TRYAGAIN")
-
 #: Jitter spreads the reconnects of many processes after one outage.
 BACKOFF = EqualJitterBackoff(cap=BACKOFF_CAP, base=BACKOFF_BASE)
-
-
-def is_failover(exc: BaseException) -> bool:
-    """Whether ``exc`` says the server is not (yet) the master we should talk to."""
-    if isinstance(exc, ReadOnlyError | BusyLoadingError):
-        return True
-    return isinstance(exc, ResponseError) and str(exc).startswith(FAILOVER_REPLIES)
 
 
 class ShardSubscriber:

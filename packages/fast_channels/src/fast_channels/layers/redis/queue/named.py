@@ -25,8 +25,8 @@ import logging
 
 from ....exceptions import ChannelLayerConnectionError
 from .._transport.connections import RedisConnections
+from .._transport.faults import Fault, Trouble
 from .._transport.tasks import cancel_and_wait, now_ms
-from .faults import Fault, Trouble
 from .guard import COMMAND_TIMEOUT, guarded
 from .mailbox import FlushCutoff, Mailbox
 from .scripts import GIVE_BACK, parse_entry

@@ -29,9 +29,9 @@ from redis.exceptions import NoScriptError, ResponseError
 from ....exceptions import ChannelLayerConnectionError
 from .._transport.connections import RedisConnections
 from .._transport.dedicated import connect, disconnect
+from .._transport.faults import Fault, Trouble, is_unknown_command
 from .._transport.pipe import pack
 from .._transport.tasks import cancel_and_wait, now_ms
-from .faults import Fault, Trouble, is_unknown_command
 from .guard import COMMAND_TIMEOUT
 from .mailbox import FlushCutoff, Mailbox
 from .scripts import UNCOUNT, parse_entry

@@ -1,4 +1,4 @@
-"""How the queue layer's background readers sort what goes wrong, and back off.
+"""How background tasks (readers, subscribers) sort what goes wrong, and back off.
 
 Every error a reader catches falls in one of four kinds:
 
@@ -28,12 +28,11 @@ from redis.exceptions import (
     AuthenticationError,
     BusyLoadingError,
     NoPermissionError,
-    ReadOnlyError,
     ResponseError,
 )
 
 from ....exceptions import ChannelLayerConnectionError
-from .._transport.errors import RETRYABLE
+from .errors import FAILOVER_CODES, PERMANENT_CODES, RETRYABLE, reply_code
 
 
 class Fault(enum.Enum):
@@ -43,8 +42,6 @@ class Fault(enum.Enum):
     TRANSIENT = "transient"
 
 
-_FAILOVER_CODES = ("UNBLOCKED", "READONLY", "MASTERDOWN", "LOADING")
-_PERMANENT_CODES = ("NOPERM", "WRONGTYPE", "NOAUTH", "WRONGPASS")
 #: Seconds between retries of a reader: 50 ms doubling, jittered, capped at 1 s.
 BACKOFF = EqualJitterBackoff(cap=1.0, base=0.05)
 
@@ -68,17 +65,19 @@ def classify(exc: BaseException) -> Fault:
         if isinstance(exc, (*RETRYABLE, TimeoutError, ChannelLayerConnectionError)):
             return Fault.CONNECTION
         return Fault.TRANSIENT
-    if isinstance(reply, ReadOnlyError | BusyLoadingError):
-        return Fault.FAILOVER
     if isinstance(reply, NoPermissionError | AuthenticationError):
         return Fault.PERMANENT
-    # redis-py strips the code of the replies it maps to a class, not of the others.
-    code = str(reply).split(" ", 1)[0].upper()
-    if code in _FAILOVER_CODES:
+    code = reply_code(reply)  # also finds the code inside a Lua script's error
+    if code in FAILOVER_CODES:
         return Fault.FAILOVER
-    if code in _PERMANENT_CODES:
+    if code in PERMANENT_CODES:
         return Fault.PERMANENT
     return Fault.TRANSIENT
+
+
+def is_failover(exc: BaseException) -> bool:
+    """Whether ``exc`` says the server is not (yet) the master we should talk to."""
+    return classify(exc) is Fault.FAILOVER
 
 
 def is_unknown_command(exc: BaseException) -> bool:
