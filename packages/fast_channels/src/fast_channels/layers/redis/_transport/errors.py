@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import asyncio
 
+import redis.exceptions
 from redis.exceptions import (
     BusyLoadingError,
-    NoPermissionError,
-    OutOfMemoryError,
     ReadOnlyError,
     RedisError,
     ResponseError,
@@ -56,12 +55,22 @@ FAILOVER_CODES = frozenset({"READONLY", "LOADING", "MASTERDOWN", "UNBLOCKED", "T
 #: Reply codes no retry can cure until someone changes the setup.
 PERMANENT_CODES = frozenset({"NOPERM", "WRONGTYPE", "NOAUTH", "WRONGPASS"})
 
-# redis-py strips the code from the replies it maps to its own classes.
-_CODE_OF_CLASS: tuple[tuple[type[RedisError], str], ...] = (
-    (ReadOnlyError, "READONLY"),
-    (BusyLoadingError, "LOADING"),
-    (OutOfMemoryError, "OOM"),
-    (NoPermissionError, "NOPERM"),
+# redis-py strips the code from the replies it maps to its own classes, and
+# which replies get a class differs by version (8.x adds MasterDownError...).
+_CODE_OF_CLASS: tuple[tuple[type[RedisError], str], ...] = tuple(
+    (cls, code)
+    for name, code in (
+        ("ReadOnlyError", "READONLY"),
+        ("BusyLoadingError", "LOADING"),
+        ("OutOfMemoryError", "OOM"),
+        ("NoPermissionError", "NOPERM"),
+        ("MasterDownError", "MASTERDOWN"),
+        ("TryAgainError", "TRYAGAIN"),
+        ("MovedError", "MOVED"),
+        ("AskError", "ASK"),
+        ("ClusterDownError", "CLUSTERDOWN"),
+    )
+    if isinstance(cls := getattr(redis.exceptions, name, None), type)
 )
 _CLASSES: dict[str, type[RedisReplyError]] = {
     "OOM": RedisOutOfMemoryError,
