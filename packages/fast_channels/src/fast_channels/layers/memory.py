@@ -42,11 +42,14 @@ from typing import Any
 from ..exceptions import ChannelFull
 from .base import BaseChannelLayer
 from .capacity import Pattern
+from .history import GroupHistory, HistoryLayer, HistoryPolicy, Position
+from .memory_groups import MemoryHistory, MemoryPresence
 from .naming import (
     require_valid_channel_name,
     require_valid_group_name,
     require_valid_message,
 )
+from .presence import JOIN_TYPE, LEAVE_TYPE, PresenceInfo, PresenceLayer, presence_event
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +70,7 @@ class _Channel:
         self.waiters: deque[asyncio.Future[_Item]] = deque()
 
 
-class InMemoryChannelLayer(BaseChannelLayer):
+class InMemoryChannelLayer(BaseChannelLayer, PresenceLayer, HistoryLayer):
     """Channel layer kept in this process's memory.
 
     :param expiry: seconds a message may wait in a channel; older ones are
@@ -91,8 +94,12 @@ class InMemoryChannelLayer(BaseChannelLayer):
         group_expiry: float = 86400,
         capacity: int = 100,
         channel_capacity: Mapping[Pattern, int] | None = None,
+        group_history: Mapping[Pattern, tuple[int, float]] | None = None,
     ) -> None:
         super().__init__(expiry=expiry, capacity=capacity, channel_capacity=channel_capacity)
+        self.history_policy = HistoryPolicy(group_history)
+        self._history = MemoryHistory(self.history_policy)
+        self._presence = MemoryPresence()
         if group_expiry <= 0:
             raise ValueError(
                 f"group_expiry must be a positive number of seconds, got {group_expiry!r}"
@@ -184,6 +191,9 @@ class InMemoryChannelLayer(BaseChannelLayer):
         skips are added to :attr:`dropped_messages` and logged as a warning.
         """
         require_valid_group_name(group)
+        limits = self.history_policy(group) if self.history_policy else None
+        if limits is not None:  # a resumable group: stored and stamped first
+            message = self._history.append(group, message, limits)
         payload = _freeze(message)
         now = time.monotonic()
         self._expire_memberships(now)
@@ -218,6 +228,8 @@ class InMemoryChannelLayer(BaseChannelLayer):
         """
         self._groups.clear()
         self._memberships.clear()
+        self._presence.clear()
+        self._history.clear()
         self._checks.clear()
         check_at = time.monotonic() + self.expiry
         kept: dict[str, _Channel] = {}
@@ -234,6 +246,37 @@ class InMemoryChannelLayer(BaseChannelLayer):
         The layer stays usable: later calls work on an empty layer.
         """
         await self.flush()
+
+    # Presence and history (kept in :mod:`.memory_groups`) ---------------------------
+
+    async def presence_add(
+        self,
+        group: str,
+        channel: str,
+        info: Mapping[str, Any] | None = None,
+        *,
+        announce: bool = False,
+    ) -> None:
+        require_valid_group_name(group)
+        require_valid_channel_name(channel)
+        text = self._presence.add(group, channel, info)
+        if announce:
+            await self.group_send(group, presence_event(JOIN_TYPE, group, channel, text))
+
+    async def presence_discard(self, group: str, channel: str, *, announce: bool = False) -> None:
+        require_valid_group_name(group)
+        require_valid_channel_name(channel)
+        text = self._presence.discard(group, channel)
+        if announce and text is not None:
+            await self.group_send(group, presence_event(LEAVE_TYPE, group, channel, text))
+
+    async def presence(self, group: str) -> dict[str, PresenceInfo]:
+        require_valid_group_name(group)
+        return self._presence.list(group)
+
+    async def group_history(self, group: str, since: Position | str | None = None) -> GroupHistory:
+        require_valid_group_name(group)
+        return self._history.read(group, since)
 
     # Internals ----------------------------------------------------------------------
 

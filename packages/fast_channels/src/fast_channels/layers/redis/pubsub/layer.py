@@ -22,12 +22,17 @@ from typing import Any
 
 from ...base import BaseChannelLayer
 from ...capacity import Pattern
+from ...history import HistoryPolicy
 from ...naming import require_valid_channel_name, require_valid_group_name, require_valid_message
+from .._group_state.history import PositionedSerializer, RedisHistory
+from .._group_state.methods import RedisGroupState
+from .._group_state.presence import RedisPresence
 from .._transport.connections import RedisConnections
 from .._transport.pipe import pack_publish
 from .._transport.subscriber import Callback
 from ..serializers import Serializer, build_serializer
 from .inbox import Inbox
+from .presence import PresenceHeartbeat, delete_stored
 from .subscriptions import LoopSubscriptions
 
 logger = logging.getLogger(__name__)
@@ -45,7 +50,7 @@ _REFUSED = {
 }
 
 
-class RedisPubSubChannelLayer(BaseChannelLayer):
+class RedisPubSubChannelLayer(BaseChannelLayer, RedisGroupState):
     """Channel layer over Redis PUBLISH/SUBSCRIBE.
 
     :param hosts: Redis servers (URLs, ``(host, port)`` tuples or dicts); several
@@ -69,7 +74,12 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
     :param on_disconnect: called (no arguments; sync or async) when a shard's
         subscriber connection is lost.
     :param on_reconnect: called once that connection is back and every channel
-        and group is subscribed again. Messages published in between are lost.
+        and group is subscribed again. Messages published in between are lost,
+        except in resumable groups, whose members can recover them from history.
+    :param group_history: groups that keep history, ``{glob or compiled regex:
+        (size, seconds)}``: each message to such a group is stored in a capped
+        stream and published in one script, so even a message published while
+        nobody was subscribed can be recovered (see :mod:`fast_channels.layers.history`).
 
     ``expiry`` and ``group_expiry`` are refused with ``TypeError``: nothing is
     stored, so there is nothing to expire. Use ``RedisChannelLayer`` for that.
@@ -89,6 +99,11 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
 
     #: Seconds an abandoned channel keeps its subscription (see class docstring).
     release_after: float = 30.0
+    #: Seconds between re-assertions of this process's presences (healing after
+    #: Redis comes back empty takes at most this long).
+    presence_interval: float = 2.0
+    #: Seconds after which presences of a process that died are ignored.
+    presence_timeout: float = 10.0
 
     def __init__(
         self,
@@ -104,6 +119,7 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
         connection_kwargs: Mapping[str, Any] | None = None,
         on_disconnect: Callback | None = None,
         on_reconnect: Callback | None = None,
+        group_history: Mapping[Pattern, tuple[int, float]] | None = None,
         **unsupported: Any,
     ) -> None:
         for name in unsupported:
@@ -125,7 +141,9 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
         self.prefix = prefix
         self.on_disconnect = on_disconnect
         self.on_reconnect = on_reconnect
-        self._serializer = build_serializer(serializer, symmetric_encryption_keys)
+        self._serializer = PositionedSerializer(
+            build_serializer(serializer, symmetric_encryption_keys)
+        )
         self._conns = RedisConnections.from_arguments(
             hosts,
             sentinels=sentinels,
@@ -133,6 +151,12 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
             sentinel_kwargs=sentinel_kwargs,
             connection_kwargs=connection_kwargs,
             reply_timeout=PUBLISH_TIMEOUT,
+        )
+        self.history_policy = HistoryPolicy(group_history)
+        self._history = RedisHistory(self._conns, prefix, self.history_policy, self._serializer)
+        self._heartbeat = PresenceHeartbeat(self._conns, prefix, self.presence_interval)
+        self._presence = RedisPresence(
+            self._conns, prefix, timeout=self.presence_timeout, attach=self._heartbeat.attach
         )
         self._states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopSubscriptions] = (
             weakref.WeakKeyDictionary()
@@ -213,12 +237,21 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
         require_valid_message(message)
         payload = self._serializer.dumps(message)
         key = self._state().group_key(group)
+        limits = self.history_policy(group) if self.history_policy else None
+        if limits is not None:  # a resumable group: stored and published in one script
+            await self._history.publish(group, limits, payload, key)
+            return
         await self._conns.pipe(self._conns.shard_for(group)).call(pack_publish(key, payload))
 
     # Lifecycle ----------------------------------------------------------------------
 
     async def flush(self) -> None:
-        """Drop buffered messages and leave every group; channels stay subscribed."""
+        """Drop buffered messages, presences and history, and leave every group.
+
+        Channels stay subscribed.
+        """
+        self._presence.clear()
+        await delete_stored(self._conns, self.prefix)
         state = self._state()
         await state.barrier()  # messages already on the wire are dropped too
         await state.leave_all()
@@ -234,6 +267,9 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
             loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             loop = None
+        if loop is not None:
+            await self._heartbeat.stop()
+            await self._presence.close()
         state = self._states.pop(loop, None) if loop is not None else None
         self._states.clear()  # other loops' connections died with their loops
         self._last_state = None
