@@ -18,6 +18,7 @@ from ..exceptions import InvalidMessageType, StopConsumer
 from ..layers.base import BaseChannelLayer
 from ..layers.registry import get_channel_layer
 from ..types import Message, Receive, Scope, Send
+from .group_state import GroupStateMixin
 
 logger = logging.getLogger("fast_channels.consumer")
 
@@ -43,7 +44,7 @@ class ConsumerApp:
         return f"<ConsumerApp {self.consumer_class.__qualname__}>"
 
 
-class AsyncConsumer:
+class AsyncConsumer(GroupStateMixin):
     """Base consumer: dispatches each message to a method named after its ``type``.
 
     A message ``{"type": "chat.message", ...}`` calls ``await self.chat_message(message)``.
@@ -58,7 +59,9 @@ class AsyncConsumer:
 
     With a layer, ``self.channel_name`` is a fresh process-local channel and every
     group in ``groups`` is joined before the first handler runs and left when the
-    consumer stops.
+    consumer stops. ``presence_groups`` are joined too, with this consumer present
+    in them, and :meth:`group_resume` joins a resumable group and replays what the
+    client missed (see :mod:`.group_state`).
     """
 
     #: Alias of the registered channel layer this consumer uses; ``None`` for none.
@@ -163,11 +166,13 @@ class AsyncConsumer:
                 )
             for group in self.groups:
                 await layer.group_add(group, self._channel_name)
+        await self._join_presence(layer, self._channel_name)  # presence: see .group_state
 
     async def _detach_layer(self) -> None:
         layer, channel = self._channel_layer, self._channel_name
         if layer is None or channel is None:
             return
+        await self._leave_group_state(layer, channel)  # presence and resumed groups
         for group in self.groups:
             try:
                 await layer.group_discard(group, channel)
@@ -210,6 +215,8 @@ class AsyncConsumer:
 
     async def dispatch(self, message: Message) -> None:
         """Call the handler for ``message["type"]`` (``a.b`` -> ``a_b``)."""
+        if self._floors is not None and self._already_dispatched(message):
+            return  # replayed by group_resume() already: each message once
         msg_type = message["type"]
         name = self._handler_names.get(msg_type)
         if name is None:
