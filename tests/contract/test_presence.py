@@ -12,7 +12,6 @@ from fast_channels.layers.presence import MAX_INFO_BYTES, PresenceLayer
 from fast_channels.testing import WebsocketCommunicator
 
 from ._helpers import assert_nothing_before_sentinel, receive
-
 from .conftest import LayerFactory
 
 
@@ -62,7 +61,11 @@ async def test_join_and_leave_are_announced_to_the_group(layer: BaseChannelLayer
     }
     await presence_of(layer).presence_discard("room", newcomer, announce=True)
     left = await receive(layer, watcher)
-    assert (left["type"], left["channel"], left["info"]) == ("presence.leave", newcomer, {"user": "ann"})
+    assert (left["type"], left["channel"], left["info"]) == (
+        "presence.leave",
+        newcomer,
+        {"user": "ann"},
+    )
 
 
 async def test_silent_by_default(layer: BaseChannelLayer) -> None:

@@ -35,7 +35,7 @@ class PresenceHeartbeat:
         keeper = MembershipKeeper(
             self._conns,
             self._prefix,
-            group_expiry=float("inf"),  # no memberships here, only presences
+            group_expiry=86400.0,  # unused: no memberships here, only presences
             interval=self.interval,
             is_live=lambda channel: True,
         )
