@@ -70,6 +70,13 @@ class GroupStateMixin:
     async def presence_leave(self, message: Message) -> None:
         """Handler for ``presence.leave`` events; does nothing unless overridden."""
 
+    async def group_presence(self, group: str) -> dict[str, dict[str, Any]]:
+        """Who is present in ``group`` across every process: ``{channel: info}``."""
+        layer = self.channel_layer
+        if not isinstance(layer, PresenceLayer):
+            raise TypeError(f"{type(layer).__name__} does not support presence")
+        return await layer.presence(group)
+
     async def group_resume(
         self, group: str, position: Position | str | None, *, recent: bool = False
     ) -> int:
