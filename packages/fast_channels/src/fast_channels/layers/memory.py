@@ -42,14 +42,13 @@ from typing import Any
 from ..exceptions import ChannelFull
 from .base import BaseChannelLayer
 from .capacity import Pattern
-from .history import GroupHistory, HistoryLayer, HistoryPolicy, Position
-from .memory_groups import MemoryHistory, MemoryPresence
+from .history import HistoryPolicy
+from .memory_groups import MemoryGroupState, MemoryHistory, MemoryPresence
 from .naming import (
     require_valid_channel_name,
     require_valid_group_name,
     require_valid_message,
 )
-from .presence import JOIN_TYPE, LEAVE_TYPE, PresenceInfo, PresenceLayer, presence_event
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +69,7 @@ class _Channel:
         self.waiters: deque[asyncio.Future[_Item]] = deque()
 
 
-class InMemoryChannelLayer(BaseChannelLayer, PresenceLayer, HistoryLayer):
+class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
     """Channel layer kept in this process's memory.
 
     :param expiry: seconds a message may wait in a channel; older ones are
@@ -246,37 +245,6 @@ class InMemoryChannelLayer(BaseChannelLayer, PresenceLayer, HistoryLayer):
         The layer stays usable: later calls work on an empty layer.
         """
         await self.flush()
-
-    # Presence and history (kept in :mod:`.memory_groups`) ---------------------------
-
-    async def presence_add(
-        self,
-        group: str,
-        channel: str,
-        info: Mapping[str, Any] | None = None,
-        *,
-        announce: bool = False,
-    ) -> None:
-        require_valid_group_name(group)
-        require_valid_channel_name(channel)
-        text = self._presence.add(group, channel, info)
-        if announce:
-            await self.group_send(group, presence_event(JOIN_TYPE, group, channel, text))
-
-    async def presence_discard(self, group: str, channel: str, *, announce: bool = False) -> None:
-        require_valid_group_name(group)
-        require_valid_channel_name(channel)
-        text = self._presence.discard(group, channel)
-        if announce and text is not None:
-            await self.group_send(group, presence_event(LEAVE_TYPE, group, channel, text))
-
-    async def presence(self, group: str) -> dict[str, PresenceInfo]:
-        require_valid_group_name(group)
-        return self._presence.list(group)
-
-    async def group_history(self, group: str, since: Position | str | None = None) -> GroupHistory:
-        require_valid_group_name(group)
-        return self._history.read(group, since)
 
     # Internals ----------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ the epoch changes only when ``flush()``/``close()`` drops the history.
 
 from __future__ import annotations
 
+import abc
 import pickle
 import secrets
 import time
@@ -18,6 +19,7 @@ from typing import Any
 
 from .history import (
     GroupHistory,
+    HistoryLayer,
     HistoryLimits,
     HistoryPolicy,
     Position,
@@ -25,8 +27,16 @@ from .history import (
     require_history,
     stamp,
 )
-from .naming import require_valid_message
-from .presence import PresenceInfo, decode_info, encode_info
+from .naming import require_valid_channel_name, require_valid_group_name, require_valid_message
+from .presence import (
+    JOIN_TYPE,
+    LEAVE_TYPE,
+    PresenceInfo,
+    PresenceLayer,
+    decode_info,
+    encode_info,
+    presence_event,
+)
 
 
 class MemoryPresence:
@@ -122,3 +132,46 @@ class MemoryHistory:
         """Drop every history: what was kept is lost, so the epoch changes."""
         self._groups.clear()
         self.epoch = secrets.token_hex(4)
+
+
+class MemoryGroupState(PresenceLayer, HistoryLayer):
+    """The presence and history methods of the in-memory layer, as one mixin.
+
+    The layer sets ``_presence``, ``_history`` and ``history_policy`` in its constructor.
+    """
+
+    _presence: MemoryPresence
+    _history: MemoryHistory
+
+    @abc.abstractmethod
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        """The layer's own ``group_send``, which carries join/leave announcements."""
+
+    async def presence_add(
+        self,
+        group: str,
+        channel: str,
+        info: Mapping[str, Any] | None = None,
+        *,
+        announce: bool = False,
+    ) -> None:
+        require_valid_group_name(group)
+        require_valid_channel_name(channel)
+        text = self._presence.add(group, channel, info)
+        if announce:
+            await self.group_send(group, presence_event(JOIN_TYPE, group, channel, text))
+
+    async def presence_discard(self, group: str, channel: str, *, announce: bool = False) -> None:
+        require_valid_group_name(group)
+        require_valid_channel_name(channel)
+        text = self._presence.discard(group, channel)
+        if announce and text is not None:
+            await self.group_send(group, presence_event(LEAVE_TYPE, group, channel, text))
+
+    async def presence(self, group: str) -> dict[str, PresenceInfo]:
+        require_valid_group_name(group)
+        return self._presence.list(group)
+
+    async def group_history(self, group: str, since: Position | str | None = None) -> GroupHistory:
+        require_valid_group_name(group)
+        return self._history.read(group, since)
