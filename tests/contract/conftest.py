@@ -13,11 +13,12 @@ import importlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 from fast_channels.layers import BaseChannelLayer, InMemoryChannelLayer
 
-LayerFactory = Callable[[], BaseChannelLayer]
+LayerFactory = Callable[..., BaseChannelLayer]
 
 #: The matrix runs this suite again with ``FAST_CHANNELS_TEST_PROTOCOL=3`` (RESP3)
 #: and ``=2``; unset, the layers' own default applies.
@@ -54,7 +55,7 @@ def _redis_layer_class(class_name: str) -> type[BaseChannelLayer]:
     ]
 )
 def layer_factory(request: pytest.FixtureRequest) -> LayerFactory:
-    """A zero-argument constructor for the layer under test."""
+    """A constructor for the layer under test; keyword arguments go to the layer."""
     kind: str = request.param
     if kind == "memory":
         return InMemoryChannelLayer
@@ -63,9 +64,9 @@ def layer_factory(request: pytest.FixtureRequest) -> LayerFactory:
     redis_url: str = request.getfixturevalue("redis_url")
     prefix = f"contract{uuid.uuid4().hex[:10]}"
 
-    def make() -> BaseChannelLayer:
+    def make(**kwargs: Any) -> BaseChannelLayer:
         return cls(  # type: ignore[call-arg]
-            hosts=[redis_url], prefix=prefix, connection_kwargs=_CONNECTION_KWARGS
+            hosts=[redis_url], prefix=prefix, connection_kwargs=_CONNECTION_KWARGS, **kwargs
         )
 
     return make

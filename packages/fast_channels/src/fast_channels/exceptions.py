@@ -147,3 +147,42 @@ class DenyConnection(Exception):
 
 class InvalidMessageType(ValueError):
     """A consumer received a message whose ``type`` it has no handler for."""
+
+
+# Presence and resumable groups ---------------------------------------------------------
+
+
+class InvalidPosition(ValueError):
+    """A history position (``"<epoch>:<offset>"``) a client sent could not be parsed.
+
+    Positions come from untrusted clients (a query string, ``Last-Event-ID``):
+    catch this for that one client and answer it, e.g. with a fresh reload.
+    """
+
+
+class HistoryUnrecoverable(Exception):
+    """Missed messages of a resumable group can't be replayed: reload the state instead.
+
+    :attr:`reason` is ``"epoch"`` (the history was lost, e.g. Redis was wiped or
+    failed over, or the position belongs to another epoch), ``"too_old"`` (the
+    messages after the position were trimmed by the group's size or age limit) or
+    ``"ahead"`` (the position is past the newest message: it was never issued
+    here). :attr:`position` is the group's newest position now (``None`` when the
+    group has no history yet), from which live delivery continues.
+    """
+
+    def __init__(self, group: str, reason: str, position: object | None) -> None:
+        self.group = group
+        self.reason = reason
+        self.position = position
+        explain = {
+            "epoch": "its history was lost (Redis restarted empty or failed over) or the "
+            "position is from another epoch",
+            "too_old": "the messages after that position are no longer kept (raise the "
+            "size or age in group_history)",
+            "ahead": "the position is newer than anything sent to the group",
+        }.get(reason, reason)
+        super().__init__(
+            f"Cannot recover group {group!r}: {explain}. Reload the client's state "
+            "and continue from the current position."
+        )

@@ -18,6 +18,7 @@ from ..exceptions import InvalidMessageType, StopConsumer
 from ..layers.base import BaseChannelLayer
 from ..layers.registry import get_channel_layer
 from ..types import Message, Receive, Scope, Send
+from .group_state import GroupStateMixin
 
 logger = logging.getLogger("fast_channels.consumer")
 
@@ -46,7 +47,7 @@ class ConsumerApp:
         return f"<ConsumerApp {self.consumer_class.__qualname__}>"
 
 
-class AsyncConsumer:
+class AsyncConsumer(GroupStateMixin):
     """Base consumer: dispatches each message to a method named after its ``type``.
 
     A message ``{"type": "chat.message", ...}`` calls ``await self.chat_message(message)``.
@@ -69,7 +70,9 @@ class AsyncConsumer:
 
     With a layer, ``self.channel_name`` is a fresh process-local channel and every
     group in ``groups`` is joined before the first handler runs and left when the
-    consumer stops.
+    consumer stops. ``presence_groups`` are joined too, with this consumer present
+    in them, and :meth:`group_resume` joins a resumable group and replays what the
+    client missed (see :mod:`.group_state`).
     """
 
     #: Alias of the registered channel layer this consumer uses; ``None`` for none.
@@ -178,11 +181,13 @@ class AsyncConsumer:
                 )
             for group in self.groups:
                 await layer.group_add(group, self._channel_name)
+        await self._join_presence(layer, self._channel_name)  # presence: see .group_state
 
     async def _detach_layer(self) -> None:
         layer, channel = self._channel_layer, self._channel_name
         if layer is None or channel is None:
             return
+        await self._leave_group_state(layer, channel)  # presence and resumed groups
         for group in self.groups:
             try:
                 await layer.group_discard(group, channel)
@@ -253,6 +258,8 @@ class AsyncConsumer:
         (``send``, ``close``, ``dispatch``...), an attribute that is not a method,
         or nothing at all.
         """
+        if self._floors is not None and self._already_dispatched(message):
+            return  # replayed by group_resume() already: each message once
         name = get_handler_name(message)
         # Looked up on the class: a property must not run just to be rejected.
         method = getattr(type(self), name, None)
@@ -291,4 +298,5 @@ def _api_names(cls: type) -> frozenset[str]:
     )
 
 
-AsyncConsumer._not_handlers = _api_names(AsyncConsumer)
+# The mixin's API (group_resume, presence_info...) is the library's too.
+AsyncConsumer._not_handlers = _api_names(AsyncConsumer) | _api_names(GroupStateMixin)

@@ -34,6 +34,7 @@ import re
 from collections import deque
 from typing import Any, ClassVar
 
+from ..exceptions import HistoryUnrecoverable, InvalidPosition
 from ..types import Message, Receive, Scope, Send
 from .http import AsyncHttpConsumer, Headers, encode_headers
 
@@ -94,9 +95,11 @@ class AsyncSseConsumer(AsyncHttpConsumer):
 
     ``Last-Event-ID``: on reconnect, a browser sends the ``id`` of the last event it
     got. :attr:`last_event_id` holds it and :meth:`replay` is called with it once the
-    stream is open. There is no message history in the channel layers yet, so the
-    default :meth:`replay` sends nothing: events sent while the client was away are
-    lost. Override :meth:`replay` to re-send them from a store of your own.
+    stream is open. Set :attr:`history_group` to a resumable group (one matching the
+    layer's ``group_history``): the stream joins it when it opens, events get the
+    message's position as ``id``, and :meth:`replay` re-sends what the client missed
+    through the normal handlers (see :meth:`group_resume`). Without it, the default
+    :meth:`replay` sends nothing; override it to replay from a store of your own.
     """
 
     allowed_methods: ClassVar[tuple[str, ...]] = ("GET",)
@@ -108,6 +111,8 @@ class AsyncSseConsumer(AsyncHttpConsumer):
     retry_ms: ClassVar[int | None] = None
     #: Unsent bytes allowed per connection before the stream is closed.
     max_buffer_bytes: ClassVar[int] = 256 * 1024
+    #: A resumable group streamed with positions as event ids, replayed on reconnect.
+    history_group: ClassVar[str | None] = None
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -161,16 +166,38 @@ class AsyncSseConsumer(AsyncHttpConsumer):
         last_id = self.last_event_id
         if last_id is not None:
             await self.replay(last_id)
+        elif self.history_group is not None:
+            await self.group_resume(self.history_group, None)
 
     async def replay(self, last_event_id: str) -> None:
         """Re-send what the client missed after ``last_event_id``; nothing by default.
 
         Called once, right after the stream opens, when the request carried a
-        ``Last-Event-ID`` header. The channel layers keep no history yet, so there
-        is nothing to replay from; a history store would send its events after
-        that id here with :meth:`send_event`.
+        ``Last-Event-ID`` header. With :attr:`history_group` set, it joins that
+        group and dispatches the messages after that position; if they are gone
+        (or the id is not a position) it calls :meth:`recovery_failed` and goes on
+        live. Without it, nothing is replayed.
         """
-        logger.debug("%s: nothing to replay after %r", type(self).__name__, last_event_id)
+        group = self.history_group
+        if group is None:
+            logger.debug("%s: nothing to replay after %r", type(self).__name__, last_event_id)
+            return
+        try:
+            await self.group_resume(group, last_event_id)
+        except InvalidPosition as exc:
+            await self.group_resume(group, None)
+            await self.recovery_failed(exc)
+        except HistoryUnrecoverable as exc:
+            await self.recovery_failed(exc)
+
+    async def recovery_failed(self, exc: InvalidPosition | HistoryUnrecoverable) -> None:
+        """Tell the client its missed events are gone: a ``recovery.failed`` event.
+
+        Its data is ``{"reason": ...}``; a page reloads its state when it sees it.
+        Override to answer differently.
+        """
+        reason = exc.reason if isinstance(exc, HistoryUnrecoverable) else "invalid"
+        await self.send_event({"reason": reason}, event="recovery.failed")
 
     # Sending --------------------------------------------------------------------------
 
@@ -190,9 +217,8 @@ class AsyncSseConsumer(AsyncHttpConsumer):
 
     async def sse_event(self, message: Message) -> None:
         """Handler for ``{"type": "sse.event", "data": ..., "event": ..., "id": ...}``."""
-        await self.send_event(
-            message.get("data", ""), event=message.get("event"), id=message.get("id")
-        )
+        event_id = message.get("id") or self.position_id(message)  # a resumable group's
+        await self.send_event(message.get("data", ""), event=message.get("event"), id=event_id)
 
     async def close(self) -> None:
         """End the stream once the events already queued are written."""

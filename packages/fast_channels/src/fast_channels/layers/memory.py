@@ -42,6 +42,8 @@ from typing import Any
 from ..exceptions import ChannelFull
 from .base import BaseChannelLayer
 from .capacity import Pattern
+from .history import HistoryPolicy
+from .memory_groups import MemoryGroupState, MemoryHistory, MemoryPresence
 from .naming import (
     require_valid_channel_name,
     require_valid_group_name,
@@ -67,7 +69,7 @@ class _Channel:
         self.waiters: deque[asyncio.Future[_Item]] = deque()
 
 
-class InMemoryChannelLayer(BaseChannelLayer):
+class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
     """Channel layer kept in this process's memory.
 
     :param expiry: seconds a message may wait in a channel; older ones are
@@ -91,8 +93,12 @@ class InMemoryChannelLayer(BaseChannelLayer):
         group_expiry: float = 86400,
         capacity: int = 100,
         channel_capacity: Mapping[Pattern, int] | None = None,
+        group_history: Mapping[Pattern, tuple[int, float]] | None = None,
     ) -> None:
         super().__init__(expiry=expiry, capacity=capacity, channel_capacity=channel_capacity)
+        self.history_policy = HistoryPolicy(group_history)
+        self._history = MemoryHistory(self.history_policy)
+        self._presence = MemoryPresence()
         if group_expiry <= 0:
             raise ValueError(
                 f"group_expiry must be a positive number of seconds, got {group_expiry!r}"
@@ -194,6 +200,9 @@ class InMemoryChannelLayer(BaseChannelLayer):
         skips are added to :attr:`dropped_messages` and logged as a warning.
         """
         require_valid_group_name(group)
+        limits = self.history_policy(group) if self.history_policy else None
+        if limits is not None:  # a resumable group: stored and stamped first
+            message = self._history.append(group, message, limits)
         payload = _freeze(message)
         now = time.monotonic()
         self._expire_memberships(now)
@@ -228,6 +237,8 @@ class InMemoryChannelLayer(BaseChannelLayer):
         """
         self._groups.clear()
         self._memberships.clear()
+        self._presence.clear()
+        self._history.clear()
         self._checks.clear()
         check_at = time.monotonic() + self.expiry
         kept: dict[str, _Channel] = {}

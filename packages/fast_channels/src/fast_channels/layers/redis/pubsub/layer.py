@@ -20,13 +20,18 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...capacity import Pattern
+from ...history import HistoryPolicy
 from ...naming import require_valid_channel_name, require_valid_group_name, require_valid_message
+from .._group_state.history import PositionedSerializer, RedisHistory
+from .._group_state.methods import RedisGroupState
+from .._group_state.presence import RedisPresence
 from .._sync import SyncSendLayer
 from .._transport.callbacks import Callback
 from .._transport.connections import RedisConnections
 from .._transport.pipe import pack_publish
 from ..serializers import Serializer, build_serializer
 from .inbox import Inbox
+from .presence import PresenceHeartbeat, delete_stored
 from .subscriptions import LoopSubscriptions
 
 logger = logging.getLogger(__name__)
@@ -44,7 +49,7 @@ _REFUSED = {
 }
 
 
-class RedisPubSubChannelLayer(SyncSendLayer):
+class RedisPubSubChannelLayer(SyncSendLayer, RedisGroupState):
     """Channel layer over Redis PUBLISH/SUBSCRIBE.
 
     :param hosts: Redis servers (URLs, ``(host, port)`` tuples or dicts); several
@@ -68,7 +73,12 @@ class RedisPubSubChannelLayer(SyncSendLayer):
     :param on_disconnect: called (no arguments; sync or async) when a shard's
         subscriber connection is lost.
     :param on_reconnect: called once that connection is back and every channel
-        and group is subscribed again. Messages published in between are lost.
+        and group is subscribed again. Messages published in between are lost,
+        except in resumable groups, whose members can recover them from history.
+    :param group_history: groups that keep history, ``{glob or compiled regex:
+        (size, seconds)}``: each message to such a group is stored in a capped
+        stream and published in one script, so even a message published while
+        nobody was subscribed can be recovered (see :mod:`fast_channels.layers.history`).
 
     ``expiry`` and ``group_expiry`` are refused with ``TypeError``: nothing is
     stored, so there is nothing to expire. Use ``RedisChannelLayer`` for that.
@@ -92,6 +102,11 @@ class RedisPubSubChannelLayer(SyncSendLayer):
 
     #: Seconds an abandoned channel keeps its subscription (see class docstring).
     release_after: float = 30.0
+    #: Seconds between re-assertions of this process's presences (healing after
+    #: Redis comes back empty takes at most this long).
+    presence_interval: float = 2.0
+    #: Seconds after which presences of a process that died are ignored.
+    presence_timeout: float = 10.0
 
     def __init__(
         self,
@@ -107,6 +122,7 @@ class RedisPubSubChannelLayer(SyncSendLayer):
         connection_kwargs: Mapping[str, Any] | None = None,
         on_disconnect: Callback | None = None,
         on_reconnect: Callback | None = None,
+        group_history: Mapping[Pattern, tuple[int, float]] | None = None,
         **unsupported: Any,
     ) -> None:
         for name in unsupported:
@@ -128,7 +144,9 @@ class RedisPubSubChannelLayer(SyncSendLayer):
         self.prefix = prefix
         self.on_disconnect = on_disconnect
         self.on_reconnect = on_reconnect
-        self._serializer = build_serializer(serializer, symmetric_encryption_keys)
+        self._serializer = PositionedSerializer(
+            build_serializer(serializer, symmetric_encryption_keys)
+        )
         self._conns = RedisConnections.from_arguments(
             hosts,
             sentinels=sentinels,
@@ -136,6 +154,12 @@ class RedisPubSubChannelLayer(SyncSendLayer):
             sentinel_kwargs=sentinel_kwargs,
             connection_kwargs=connection_kwargs,
             reply_timeout=PUBLISH_TIMEOUT,
+        )
+        self.history_policy = HistoryPolicy(group_history)
+        self._history = RedisHistory(self._conns, prefix, self.history_policy, self._serializer)
+        self._heartbeat = PresenceHeartbeat(self._conns, prefix, self.presence_interval)
+        self._presence = RedisPresence(
+            self._conns, prefix, timeout=self.presence_timeout, attach=self._heartbeat.attach
         )
         self._drops_unreported = 0
         self._next_drop_warning = 0.0
@@ -224,6 +248,10 @@ class RedisPubSubChannelLayer(SyncSendLayer):
         require_valid_message(message)
         payload = self._serializer.dumps(message)
         key = self._state().group_key(group)
+        limits = self.history_policy(group) if self.history_policy else None
+        if limits is not None:  # a resumable group: stored and published in one script
+            await self._history.publish(group, limits, payload, key)
+            return
         await self._conns.pipe(self._conns.shard_for(group)).call(pack_publish(key, payload))
 
     async def release_channel(self, channel: str) -> None:
@@ -238,7 +266,12 @@ class RedisPubSubChannelLayer(SyncSendLayer):
     # Lifecycle ----------------------------------------------------------------------
 
     async def flush(self) -> None:
-        """Drop buffered messages and leave every group; channels stay subscribed."""
+        """Drop buffered messages, presences and history, and leave every group.
+
+        Channels stay subscribed.
+        """
+        self._presence.clear()
+        await delete_stored(self._conns, self.prefix)
         state = self._state()
         await state.barrier()  # messages already on the wire are dropped too
         await state.leave_all()
@@ -253,6 +286,8 @@ class RedisPubSubChannelLayer(SyncSendLayer):
         alone), and a loop that shuts down releases its own. The layer may be
         used again afterwards; it reconnects on first use.
         """
+        await self._heartbeat.stop()
+        await self._presence.close()
         await self._conns.close()
 
     # Internals ----------------------------------------------------------------------

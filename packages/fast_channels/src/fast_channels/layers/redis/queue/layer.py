@@ -35,17 +35,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ....exceptions import ChannelFull
 from ...capacity import Pattern
+from ...history import HistoryPolicy
 from ...naming import (
     is_process_local,
     require_valid_channel_name,
     require_valid_group_name,
     require_valid_message,
 )
+from .._group_state.history import PositionedSerializer, RedisHistory
+from .._group_state.methods import RedisGroupState
+from .._group_state.presence import PresenceKeeper, RedisPresence
 from .._sync import SyncSendLayer
 from .._transport.connections import RedisConnections
 from .._transport.pipe import pack
@@ -53,13 +57,14 @@ from .._transport.tasks import now_ms
 from ..serializers import Serializer, build_serializer, decode_or_skip
 from . import guard
 from .guard import QUEUE_CONNECTION_DEFAULTS
+from .history import group_send_kept
 from .loop_state import LoopState
 from .scripts import GROUP_ADD, GROUP_MEMBERS, GROUP_SEND, PUSH_MANY, SEND, group_key, queue_keys
 
 logger = logging.getLogger("fast_channels.layers.redis")
 
 
-class RedisChannelLayer(SyncSendLayer):
+class RedisChannelLayer(SyncSendLayer, RedisGroupState):
     """Channel layer storing messages in Redis lists (see the module docs).
 
     :param hosts: Redis servers: URLs (``redis://``, ``rediss://``, ``unix://``),
@@ -80,7 +85,11 @@ class RedisChannelLayer(SyncSendLayer):
     :param heartbeat_interval: seconds between re-assertions of this process's
         memberships; groups heal within this time after Redis comes back empty.
     :param member_timeout: seconds after which members of a process that stopped
-        its heartbeat (it died) are ignored and removed by ``group_send``.
+        its heartbeat (it died) are ignored and removed by ``group_send``; its
+        presences end after the same time.
+    :param group_history: groups that keep history, ``{glob or compiled regex:
+        (size, seconds)}``; storing and fanning out is one script per shard
+        (see :mod:`fast_channels.layers.history`).
 
     When Redis misbehaves (each case tested against real servers):
 
@@ -123,6 +132,7 @@ class RedisChannelLayer(SyncSendLayer):
         *,
         heartbeat_interval: float = 2.0,
         member_timeout: float = 10.0,
+        group_history: Mapping[Pattern, tuple[int, float]] | None = None,
     ) -> None:
         super().__init__(expiry=expiry, capacity=capacity, channel_capacity=channel_capacity)
         require_valid_group_name(prefix)  # same rule as names: no ':' or glob characters
@@ -138,7 +148,9 @@ class RedisChannelLayer(SyncSendLayer):
             connection_kwargs={**QUEUE_CONNECTION_DEFAULTS, **(connection_kwargs or {})},
             reply_timeout=guard.COMMAND_TIMEOUT,
         )
-        self._serializer = build_serializer(serializer, symmetric_encryption_keys)
+        self._serializer = PositionedSerializer(
+            build_serializer(serializer, symmetric_encryption_keys)
+        )
         self._has_patterns = bool(channel_capacity)
         # A live member is re-asserted well within the window it must be seen in.
         self.member_timeout = min(member_timeout, group_expiry)
@@ -146,6 +158,11 @@ class RedisChannelLayer(SyncSendLayer):
         timeouts = [float(h.options.get("socket_timeout") or 0) for h in self._conns.hosts]
         shortest = min([t for t in timeouts if t > 0] or [guard.COMMAND_TIMEOUT])
         self._block = max(0.1, min(5.0, shortest / 2))  # a blocking pop must beat the timeout
+        self.history_policy = HistoryPolicy(group_history)
+        self._history = RedisHistory(self._conns, prefix, self.history_policy, self._serializer)
+        self._presence = RedisPresence(
+            self._conns, prefix, timeout=self.member_timeout, attach=self._attach_presence
+        )
 
     def _state(self) -> LoopState:
         """This loop's readers and memberships (closed with the loop's connections)."""
@@ -245,7 +262,10 @@ class RedisChannelLayer(SyncSendLayer):
         deadline = now_ms() + int(self.expiry * 1000)
         index = self._conns.shard_for(group)
         key = group_key(self.prefix, group)
-        if self._conns.shard_count == 1 and not self._has_patterns:
+        limits = self.history_policy(group) if self.history_policy else None
+        if limits is not None:  # a resumable group: see .history
+            skipped = await group_send_kept(self, group, limits, payload, now_ms())
+        elif self._conns.shard_count == 1 and not self._has_patterns:
             args = (*ttls, self.prefix, self.capacity, int(self.expiry * 1000), deadline)
             _, skipped = await GROUP_SEND(self._conns.pipe(index), [key], (*args, payload))
         else:
@@ -280,6 +300,7 @@ class RedisChannelLayer(SyncSendLayer):
         """Delete every key under this layer's prefix, and forget local state."""
         state = self._state()
         state.forget_messages()
+        self._presence.clear()
         for index in range(self._conns.shard_count):
             pipe = self._conns.pipe(index)
             cursor = b"0"
@@ -313,4 +334,13 @@ class RedisChannelLayer(SyncSendLayer):
         returning) releases its own. The layer can be used again afterwards
         (it reconnects on first use).
         """
+        await self._presence.close()
         await self._conns.close()
+
+    # Presence and history (see .._group_state) --------------------------------------
+
+    def _attach_presence(self, keeper: PresenceKeeper) -> Callable[[], None]:
+        # Presence heals on the group heartbeat: one heartbeat per process.
+        members = self._state().members
+        members.attach(keeper)
+        return members.wake

@@ -14,6 +14,9 @@ channels (one script per shard), which gives three guarantees:
 
 A channel is live while a ``receive()`` waits on it or ran recently; a
 membership of a channel nobody reads is still kept for ``group_expiry``.
+
+Other per-process state that must heal the same way (presence) is
+:meth:`~MembershipKeeper.attach`-ed and re-asserted on this same heartbeat.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from ....exceptions import ChannelLayerConnectionError
 from .._transport.connections import RedisConnections
@@ -36,6 +40,14 @@ logger = logging.getLogger("fast_channels.layers.redis")
 CLOSE_TIMEOUT = 2.0
 #: Seconds before the first retry of a failed heartbeat.
 RETRY_DELAY = 0.1
+
+
+class Refreshable(Protocol):
+    """State re-asserted on the heartbeat alongside memberships (see ``attach``)."""
+
+    def __len__(self) -> int: ...
+
+    async def refresh(self) -> int: ...
 
 
 class MembershipKeeper:
@@ -57,12 +69,21 @@ class MembershipKeeper:
         self._is_live = is_live
         self._added: dict[tuple[str, str], float] = {}
         self._task: asyncio.Task[None] | None = None
+        self._attached: list[Refreshable] = []
 
     def __len__(self) -> int:
         return len(self._added)
 
     def add(self, group: str, channel: str) -> None:
         self._added[(group, channel)] = time.monotonic()
+        self.wake()
+
+    def attach(self, other: Refreshable) -> None:
+        """Re-assert ``other`` on this heartbeat too, while it is not empty."""
+        self._attached.append(other)
+
+    def wake(self) -> None:
+        """Start the heartbeat if it is not running (it stops when nothing is left)."""
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="fast-channels group heartbeat")
 
@@ -87,7 +108,7 @@ class MembershipKeeper:
         # interval) rather than a whole interval later: a failover of a second
         # or two must not eat into member_timeout several intervals deep.
         delay = self.interval
-        while self._added:
+        while self._added or any(len(other) for other in self._attached):
             await asyncio.sleep(delay)
             try:
                 async with asyncio.timeout(COMMAND_TIMEOUT):  # a silent Redis must not stall it
@@ -134,6 +155,8 @@ class MembershipKeeper:
         for result in results:
             if isinstance(result, BaseException):
                 raise result
+        for other in self._attached:
+            await other.refresh()
         return len(pairs)
 
     async def leave_all(self) -> None:

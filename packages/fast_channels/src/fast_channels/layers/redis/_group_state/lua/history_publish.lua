@@ -1,0 +1,7 @@
+-- The pub/sub layer's group_send to a resumable group: store in history and
+-- PUBLISH the stamped message, atomically.
+-- KEYS: meta, stream. ARGV: group name, epoch candidate, now, size, age ms,
+-- payload, pub/sub channel. Returns the number of subscribers that got it.
+local stamped = history_append(KEYS[1], KEYS[2], ARGV[1], ARGV[2], tonumber(ARGV[3]),
+  ARGV[4], tonumber(ARGV[5]), ARGV[6])
+return redis.call('PUBLISH', ARGV[7], stamped)

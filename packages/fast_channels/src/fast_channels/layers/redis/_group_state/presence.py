@@ -1,0 +1,157 @@
+"""Presence on Redis, for both Redis layers: a hash per group, kept alive by a heartbeat.
+
+Each entry is ``channel -> "<asserted at ms>:<description>"`` in the group's
+hash on the group's shard. Every process keeps its own presences in a
+:class:`PresenceKeeper` per event loop and re-asserts all of them on the group
+heartbeat of :mod:`..queue.membership` (the queue layer's own heartbeat; the
+pub/sub layer runs one just for this), which gives the same guarantees as
+group membership:
+
+- after Redis comes back empty, live presences are back within one heartbeat;
+- an entry not re-asserted for ``timeout`` seconds belongs to a dead process:
+  :meth:`RedisPresence.list` ignores and deletes it, and the hash itself expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ....exceptions import ChannelLayerConnectionError
+from ...presence import PresenceInfo, decode_info, encode_info
+from .._transport.connections import RedisConnections
+from .._transport.errors import RETRYABLE
+from .._transport.pipe import pack
+from .._transport.tasks import now_ms
+from ..queue.membership import CLOSE_TIMEOUT
+from .scripts import PRESENCE_ADD, PRESENCE_LIST, group_keys
+
+logger = logging.getLogger("fast_channels.layers.redis")
+
+
+class PresenceKeeper:
+    """This event loop's presences ``(group, channel) -> description``, and their refresh."""
+
+    def __init__(self, conns: RedisConnections, prefix: str, timeout: float) -> None:
+        self._conns = conns
+        self._prefix = prefix
+        self._ttl = int(timeout * 1000)
+        self._entries: dict[tuple[str, str], str] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def add(self, group: str, channel: str, text: str) -> None:
+        self._entries[(group, channel)] = text
+        key = group_keys(self._prefix, group).presence
+        pipe = self._conns.pipe(self._conns.shard_for(group))
+        await PRESENCE_ADD(pipe, [key], [now_ms(), self._ttl, channel, text])
+
+    async def discard(self, group: str, channel: str) -> str | None:
+        text = self._entries.pop((group, channel), None)
+        key = group_keys(self._prefix, group).presence
+        await self._conns.pipe(self._conns.shard_for(group)).call(pack(b"HDEL", key, channel))
+        return text
+
+    async def refresh(self) -> int:
+        """Re-assert every presence of this loop: one script per shard."""
+        by_shard: dict[int, tuple[list[str], list[str]]] = {}
+        for (group, channel), text in self._entries.items():
+            keys, args = by_shard.setdefault(self._conns.shard_for(group), ([], []))
+            keys.append(group_keys(self._prefix, group).presence)
+            args.extend((channel, text))
+        stamp = now_ms()
+        results = await asyncio.gather(
+            *(
+                PRESENCE_ADD(self._conns.pipe(index), keys, [stamp, self._ttl, *args])
+                for index, (keys, args) in by_shard.items()
+            ),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return len(self._entries)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    async def remove_all(self) -> None:
+        """Delete every presence of this loop from Redis (a clean shutdown), best effort."""
+        entries, self._entries = list(self._entries), {}
+        calls = [
+            self._conns.pipe(self._conns.shard_for(group)).call(
+                pack(b"HDEL", group_keys(self._prefix, group).presence, channel)
+            )
+            for group, channel in entries
+        ]
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT):  # never let close() hang
+                await asyncio.gather(*calls)
+        except (*RETRYABLE, TimeoutError, ChannelLayerConnectionError) as exc:
+            logger.info("could not remove %d presences at close: %s", len(entries), exc)
+
+
+class RedisPresence:
+    """The presence methods of a Redis layer, with one :class:`PresenceKeeper` per loop.
+
+    :param attach: called with each new keeper; it must re-assert the keeper on a
+        heartbeat and return a function that wakes that heartbeat after an add.
+    """
+
+    def __init__(
+        self,
+        conns: RedisConnections,
+        prefix: str,
+        *,
+        timeout: float,
+        attach: Callable[[PresenceKeeper], Callable[[], None]],
+    ) -> None:
+        self._conns = conns
+        self._prefix = prefix
+        self.timeout = timeout
+        self._attach = attach
+        self._keepers: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[PresenceKeeper, Callable[[], None]]
+        ] = weakref.WeakKeyDictionary()
+
+    def _keeper(self) -> tuple[PresenceKeeper, Callable[[], None]]:
+        loop = asyncio.get_running_loop()
+        found = self._keepers.get(loop)
+        if found is None:
+            keeper = PresenceKeeper(self._conns, self._prefix, self.timeout)
+            found = self._keepers[loop] = (keeper, self._attach(keeper))
+        return found
+
+    async def add(self, group: str, channel: str, info: Mapping[str, Any] | None) -> str:
+        """Record the presence; return its description as JSON (for the join event)."""
+        text = encode_info(info)
+        keeper, wake = self._keeper()
+        await keeper.add(group, channel, text)
+        wake()
+        return text
+
+    async def discard(self, group: str, channel: str) -> str | None:
+        keeper, _ = self._keeper()
+        return await keeper.discard(group, channel)
+
+    async def list(self, group: str) -> dict[str, PresenceInfo]:
+        key = group_keys(self._prefix, group).presence
+        pipe = self._conns.pipe(self._conns.shard_for(group))
+        rows = await PRESENCE_LIST(pipe, [key], [now_ms() - int(self.timeout * 1000)])
+        return {rows[i].decode(): decode_info(rows[i + 1]) for i in range(0, len(rows), 2)}
+
+    def clear(self) -> None:
+        """Stop asserting this loop's presences (``flush()`` deleted them)."""
+        found = self._keepers.get(asyncio.get_running_loop())
+        if found is not None:
+            found[0].clear()
+
+    async def close(self) -> None:
+        """Remove this loop's presences from Redis and forget them."""
+        found = self._keepers.pop(asyncio.get_running_loop(), None)
+        if found is not None:
+            await found[0].remove_all()

@@ -1,0 +1,65 @@
+"""The pub/sub layer's presence heartbeat: the queue layer's, reused.
+
+Pub/sub stores nothing else, so it has no heartbeat of its own; presence needs
+one (to heal after Redis restarts empty, and to let a dead process's entries
+lapse). Each event loop gets a :class:`~..queue.membership.MembershipKeeper`
+with no memberships, only the loop's presences attached, so retries, back-off
+and error handling are the same code as the queue layer's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Callable
+
+from .._group_state.presence import PresenceKeeper
+from .._transport.connections import RedisConnections
+from .._transport.pipe import pack
+from ..queue.membership import MembershipKeeper
+
+
+class PresenceHeartbeat:
+    """One heartbeat per event loop, re-asserting that loop's presences."""
+
+    def __init__(self, conns: RedisConnections, prefix: str, interval: float) -> None:
+        self._conns = conns
+        self._prefix = prefix
+        self.interval = interval
+        self._keepers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MembershipKeeper] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def attach(self, presence: PresenceKeeper) -> Callable[[], None]:
+        """Re-assert ``presence`` every ``interval``; return what wakes the heartbeat."""
+        keeper = MembershipKeeper(
+            self._conns,
+            self._prefix,
+            group_expiry=86400.0,  # unused: no memberships here, only presences
+            interval=self.interval,
+            is_live=lambda channel: True,
+        )
+        keeper.attach(presence)
+        self._keepers[asyncio.get_running_loop()] = keeper
+        return keeper.wake
+
+    async def stop(self) -> None:
+        keeper = self._keepers.pop(asyncio.get_running_loop(), None)
+        if keeper is not None:
+            await keeper.stop()
+
+
+async def delete_stored(conns: RedisConnections, prefix: str) -> None:
+    """Delete this prefix's presence and history keys on every shard (``flush()``)."""
+    for index in range(conns.shard_count):
+        pipe = conns.pipe(index)
+        for pattern in (f"{prefix}:p:*", f"{prefix}:hm:*", f"{prefix}:hs:*"):
+            cursor = b"0"
+            while True:
+                cursor, keys = await pipe.call(
+                    pack(b"SCAN", cursor, b"MATCH", pattern, b"COUNT", 1000)
+                )
+                if keys:
+                    await pipe.call(pack(b"UNLINK", *keys))
+                if cursor == b"0":
+                    break
