@@ -3,7 +3,8 @@
 A consumer listens to two sources at once: the ASGI server (``receive()``) and,
 when it has a channel layer, its own channel on that layer. Each source has one
 long-lived loop task for the life of the connection, and both loops dispatch
-through a single lock, so the handlers of one consumer never run concurrently.
+through a single lock, so the handlers of one consumer never run concurrently
+(a WebSocket consumer may allow several frames at once: see :mod:`.concurrency`).
 No task is created per message: a broadcast to N sockets costs N queue wake-ups
 and N handler calls, nothing more.
 """
