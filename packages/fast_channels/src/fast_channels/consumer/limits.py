@@ -96,6 +96,8 @@ class LimitExceeded:
 class TokenBucket:
     """Allow ``rate`` events per second on average, with bursts up to ``burst``."""
 
+    __slots__ = ("_clock", "_last", "_tokens", "burst", "rate")
+
     def __init__(
         self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
     ) -> None:
@@ -118,6 +120,8 @@ class TokenBucket:
 
 class FrameLimiter:
     """Checks each client frame of one connection against its size and rate limits."""
+
+    __slots__ = ("bucket", "max_bytes")
 
     def __init__(self, limits: ConnectionLimits, clock: Callable[[], float] = time.monotonic):
         self.max_bytes = limits.max_frame_bytes

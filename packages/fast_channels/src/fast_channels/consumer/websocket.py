@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any, ClassVar
 
 from ..exceptions import (
@@ -83,12 +83,12 @@ class AsyncWebsocketConsumer(AsyncConsumer):
         finally:
             await self.outbox.aclose()
 
-    async def _asgi_loop(self, receive: Receive) -> None:
+    def _asgi_loop(self, receive: Receive) -> Coroutine[Any, Any, None]:
+        # Returns the loop rather than awaiting it: one coroutine frame less per socket.
         limit = self.limits.max_concurrent_handlers
         if limit == 1:
-            await super()._asgi_loop(receive)
-        else:  # several frames handled at once: see .concurrency
-            await FrameHandlers(limit, self.dispatch).run(receive, self._lock)
+            return super()._asgi_loop(receive)
+        return FrameHandlers(limit, self.dispatch).run(receive, self._lock)  # see .concurrency
 
     # ASGI events ----------------------------------------------------------------------
 
