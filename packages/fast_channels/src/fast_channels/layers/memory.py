@@ -65,9 +65,10 @@ class _Channel:
     __slots__ = ("messages", "waiters")
 
     def __init__(self) -> None:
-        self.messages: deque[_Item] = deque()
-        # A list, not a deque: it rarely holds more than one receiver, and an empty
-        # deque costs 600 bytes, for each channel of each of 10,000 idle consumers.
+        # Made when a message first has to wait, and the waiters a list, not a deque:
+        # an empty deque costs 600 bytes, for each of 10,000 idle consumers' channels,
+        # and there is rarely more than one receiver.
+        self.messages: deque[_Item] | None = None
         self.waiters: list[asyncio.Future[_Item]] = []
 
 
@@ -247,7 +248,7 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
         kept: dict[str, _Channel] = {}
         for name, state in self._channels.items():
             if state.waiters:
-                state.messages.clear()
+                state.messages = None
                 kept[name] = state
                 self._checks.append((check_at, name))
         self._channels = kept
@@ -287,6 +288,8 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
                 continue
             return True
         messages = state.messages
+        if messages is None:
+            messages = state.messages = deque()
         if requeue:
             messages.appendleft(item)
             return True
