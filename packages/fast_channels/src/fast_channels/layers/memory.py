@@ -119,12 +119,17 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
         payload = _freeze(message)
         now = time.monotonic()
         self._expire_channels(now)
+        count = self._count
         if not self._deliver(channel, (now + self.expiry, payload), now):
+            if count:
+                count.channel_full += 1
             raise ChannelFull(
                 f"Channel {channel!r} is full ({self.get_capacity(channel)} messages waiting); "
                 "the message was not sent. Make sure something receives on it, or raise "
                 "capacity / channel_capacity."
             )
+        if count:
+            count.sent += 1
 
     async def receive(self, channel: str) -> dict[str, Any]:
         """Wait for the next message on ``channel`` and return a copy of it.
@@ -141,7 +146,9 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
             while messages:
                 expires_at, payload = messages.popleft()
                 if expires_at > now:
-                    return _thaw(payload)
+                    return self._received(payload)
+                if count := self._count:
+                    count.expired += 1
             waiter: asyncio.Future[_Item] = asyncio.get_running_loop().create_future()
             state.waiters.append(waiter)
             try:
@@ -156,7 +163,9 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
                         state.waiters.remove(waiter)
                 raise
             if expires_at > time.monotonic():
-                return _thaw(payload)
+                return self._received(payload)
+            if count := self._count:
+                count.expired += 1
 
     async def new_channel(self, prefix: str = "specific") -> str:
         """Return a new unique channel name, ``"<prefix>.inmemory!<random>"``."""
@@ -208,6 +217,8 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
         self._expire_memberships(now)
         self._expire_channels(now)
         members = self._groups.get(group)
+        if count := self._count:
+            count.group_sends += 1
         if not members:
             return
         item = (now + self.expiry, payload)
@@ -216,16 +227,20 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
         for channel in members:
             if not deliver(channel, item, now):
                 dropped += 1
+        if count:
+            count.group_deliveries += len(members) - dropped
+            count.channel_full += dropped
         if dropped:
             self.dropped_messages += dropped
-            logger.warning(
-                "group_send to %r skipped %d of %d member channel(s) that were full "
-                "(message type %r); %d dropped by this layer so far",
-                group,
+            total, kind = self.dropped_messages, message["type"]
+            self.metrics.dropped(  # rate-limited: see fast_channels.metrics.events
                 dropped,
-                len(members),
-                message["type"],
-                self.dropped_messages,
+                lambda n: (
+                    f"group_send to {group!r} skipped {dropped} of {len(members)} member "
+                    f"channel(s) that were full (message type {kind!r}); {total} dropped by this "
+                    "layer so far"
+                ),
+                logger,
             )
 
     # Lifecycle ----------------------------------------------------------------------
@@ -257,6 +272,11 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
         await self.flush()
 
     # Internals ----------------------------------------------------------------------
+
+    def _received(self, payload: bytes) -> dict[str, Any]:
+        if count := self._count:
+            count.received += 1
+        return _thaw(payload)
 
     def _channel(self, name: str, now: float) -> _Channel:
         """The state of channel ``name``, created (and scheduled for a check) if new."""

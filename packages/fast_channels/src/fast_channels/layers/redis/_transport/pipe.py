@@ -42,9 +42,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import NoScriptError, RedisError
@@ -54,6 +55,9 @@ from . import dedicated
 from .dedicated import abort, disconnect, transport_of
 from .errors import CONNECTION_ERRORS, REPLY_ERRORS, reply_error, unreachable
 from .resp import Arg, pack, pack_publish
+
+if TYPE_CHECKING:
+    from ....metrics.histogram import Histogram
 
 __all__ = ["MAX_COMMAND_BYTES", "Arg", "ShardPipe", "pack", "pack_publish"]
 
@@ -118,6 +122,8 @@ class ShardPipe:
         #: Every link whose tasks still run: the current one and retired ones draining.
         self._links: set[_Link] = set()
         self._opening: asyncio.Future[_Link] | None = None
+        #: Round trips of successful calls, in microseconds (None: not measured).
+        self.latency: Histogram | None = None
 
     async def call(self, command: bytes) -> Any:
         """Send one packed command (:func:`pack`) and return its reply.
@@ -128,6 +134,15 @@ class ShardPipe:
         exception: ``NOSCRIPT`` stays redis-py's ``NoScriptError``, for the
         script runner that answers it with EVAL (it never reaches a caller).
         """
+        latency = self.latency
+        if latency is None:
+            return await self._call(command)
+        start = time.perf_counter_ns()
+        reply = await self._call(command)
+        latency.observe((time.perf_counter_ns() - start) // 1000)
+        return reply
+
+    async def _call(self, command: bytes) -> Any:
         if len(command) > self.max_size:
             raise MessageTooLarge(
                 f"A message of {len(command)} bytes (serialized, with its channel name) "

@@ -155,6 +155,7 @@ class RedisPubSubChannelLayer(SyncSendLayer, RedisGroupState):
             connection_kwargs=connection_kwargs,
             reply_timeout=PUBLISH_TIMEOUT,
         )
+        self._conns.metrics = self.metrics
         self.history_policy = HistoryPolicy(group_history)
         self._history = RedisHistory(self._conns, prefix, self.history_policy, self._serializer)
         self._heartbeat = PresenceHeartbeat(self._conns, prefix, self.presence_interval)
@@ -172,7 +173,12 @@ class RedisPubSubChannelLayer(SyncSendLayer, RedisGroupState):
         require_valid_message(message)
         payload = self._serializer.dumps(message)
         key = self._state().channel_key(channel)
-        await self._conns.pipe(self._conns.shard_for(channel)).call(pack_publish(key, payload))
+        pipe = self._conns.pipe(self._conns.shard_for(channel))
+        receivers = await pipe.call(pack_publish(key, payload))
+        if count := self._count:
+            count.sent += 1
+            if not receivers:
+                count.no_subscriber += 1
 
     async def receive(self, channel: str) -> dict[str, Any]:
         """Return the next message on ``channel``, subscribing to it on first use.
@@ -207,8 +213,12 @@ class RedisPubSubChannelLayer(SyncSendLayer, RedisGroupState):
             try:
                 message = self._serializer.loads(data)
                 require_valid_message(message)  # msgpack decodes b"1" to 1, without error
+                if count := self._count:
+                    count.received += 1
                 return message
             except Exception as exc:
+                if count := self._count:
+                    count.undecodable += 1
                 logger.error(
                     "Dropped an undecodable message on channel %r (%d bytes; another "
                     "serializer or encryption key?): %r",
@@ -251,8 +261,16 @@ class RedisPubSubChannelLayer(SyncSendLayer, RedisGroupState):
         limits = self.history_policy(group) if self.history_policy else None
         if limits is not None:  # a resumable group: stored and published in one script
             await self._history.publish(group, limits, payload, key)
+            if count := self._count:
+                count.group_sends += 1
             return
-        await self._conns.pipe(self._conns.shard_for(group)).call(pack_publish(key, payload))
+        pipe = self._conns.pipe(self._conns.shard_for(group))
+        receivers = await pipe.call(pack_publish(key, payload))
+        if count := self._count:
+            count.group_sends += 1
+            count.group_deliveries += receivers
+            if not receivers:
+                count.no_subscriber += 1
 
     async def release_channel(self, channel: str) -> None:
         """Unsubscribe local ``channel`` and take it out of its groups, now.
@@ -320,6 +338,8 @@ class RedisPubSubChannelLayer(SyncSendLayer, RedisGroupState):
 
     def _dropped(self) -> None:
         self.dropped_messages += 1
+        if count := self._count:
+            count.channel_full += 1
         self._drops_unreported += 1
         now = time.monotonic()
         if now >= self._next_drop_warning:

@@ -164,7 +164,7 @@ class InboxReader:
         return self._conns.hosts[self._index].describe()
 
     async def _run(self) -> None:
-        trouble = Trouble(logger, f"reader of {self._inbox}")
+        trouble = Trouble(logger, f"reader of {self._inbox}", self._conns.link(self._index))
         while True:
             try:
                 entries = await self._fetch()
