@@ -308,8 +308,7 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
             messages.appendleft(item)
             return True
         if len(messages) >= self.get_capacity(channel):
-            while messages and messages[0][0] <= now:
-                messages.popleft()
+            self._drop_expired(messages, now)
             if len(messages) >= self.get_capacity(channel):
                 return False
         messages.append(item)
@@ -324,8 +323,7 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
             if state is None:
                 continue
             messages = state.messages
-            while messages and messages[0][0] <= now:
-                messages.popleft()
+            self._drop_expired(messages, now)
             if state.waiters:
                 # Forget receivers whose event loop ended without cancelling them.
                 state.waiters = deque(
@@ -340,6 +338,14 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
                 checks.append((check_at, name))
             else:
                 del self._channels[name]
+
+    def _drop_expired(self, messages: deque[_Item], now: float) -> None:
+        expired = 0
+        while messages and messages[0][0] <= now:
+            messages.popleft()
+            expired += 1
+        if expired and (count := self._count):
+            count.expired += expired
 
     def _expire_memberships(self, now: float) -> None:
         memberships = self._memberships
