@@ -138,6 +138,7 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
         handed to it goes back to the head of the channel.
         """
         require_valid_channel_name(channel)
+        count = self._count
         while True:
             now = time.monotonic()
             self._expire_channels(now)
@@ -146,8 +147,10 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
             while messages:
                 expires_at, payload = messages.popleft()
                 if expires_at > now:
-                    return self._received(payload)
-                if count := self._count:
+                    if count:
+                        count.received += 1
+                    return _thaw(payload)
+                if count:
                     count.expired += 1
             waiter: asyncio.Future[_Item] = asyncio.get_running_loop().create_future()
             state.waiters.append(waiter)
@@ -163,8 +166,10 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
                         state.waiters.remove(waiter)
                 raise
             if expires_at > time.monotonic():
-                return self._received(payload)
-            if count := self._count:
+                if count:
+                    count.received += 1
+                return _thaw(payload)
+            if count:
                 count.expired += 1
 
     async def new_channel(self, prefix: str = "specific") -> str:
@@ -272,11 +277,6 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
         await self.flush()
 
     # Internals ----------------------------------------------------------------------
-
-    def _received(self, payload: bytes) -> dict[str, Any]:
-        if count := self._count:
-            count.received += 1
-        return _thaw(payload)
 
     def _channel(self, name: str, now: float) -> _Channel:
         """The state of channel ``name``, created (and scheduled for a check) if new."""

@@ -59,10 +59,10 @@ _lock = threading.Lock()  # only when a class serves its first connection
 
 def counts_for(cls: type) -> ConsumerCounts | None:
     """The counters of consumer class ``cls``; ``None`` when metrics are off."""
+    if not is_enabled():
+        return None
     counts = _by_class.get(cls)
     if counts is None:
-        if not is_enabled():
-            return None
         with _lock:
             counts = _by_class.setdefault(
                 cls, ConsumerCounts(f"{cls.__module__}.{cls.__qualname__}")
