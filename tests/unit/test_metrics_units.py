@@ -45,15 +45,20 @@ def test_rate_limited_log_holds_back_repeats_and_reports_them(
     now = [100.0]
     log = RateLimitedLog(interval=10, clock=lambda: now[0])
     with caplog.at_level(logging.INFO, logger="fast_channels.events"):
-        assert log.emit("dropped", lambda n: f"dropped {n}", count=2, alias="a", shard="s")
+        fields = {"alias": "a", "shard": "s"}
+        assert log.emit("dropped", lambda n, f: f"dropped {n}", count=2, fields=lambda: fields)
         now[0] += 5
-        assert not log.emit("dropped", lambda n: f"dropped {n}", count=3)
-        assert not log.emit("dropped", lambda n: f"dropped {n}", count=4)
-        assert log.emit("reconnected", lambda n: "back")  # another kind is not held back
+        assert not log.emit("dropped", lambda n, f: f"dropped {n}", count=3)
+        assert not log.emit("dropped", lambda n, f: f"dropped {n}", count=4)
+        assert log.emit("reconnected", lambda n, f: "back")  # another kind is not held back
         now[0] += 5
-        assert log.emit("dropped", lambda n: f"dropped {n}", count=1)
+        assert log.emit("dropped", lambda n, f: f"dropped {n}", count=1)
     messages = [r.getMessage() for r in caplog.records]
-    assert messages == ["dropped 2", "back", "dropped 8 (2 more in the last 10s not logged)"]
+    assert messages == [
+        "dropped 2",
+        "back",
+        "dropped 8 (2 earlier in the last 10s, not logged separately)",
+    ]
     first = caplog.records[0]
     assert (first.event, first.alias, first.shard, first.count) == ("dropped", "a", "s", 2)  # type: ignore[attr-defined]
 

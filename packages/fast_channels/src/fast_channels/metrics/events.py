@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 #: The logger of reconnect and heal events (``fast_channels.events``).
 logger = logging.getLogger("fast_channels.events")
@@ -45,24 +45,25 @@ class RateLimitedLog:
     def emit(
         self,
         kind: str,
-        text: Callable[[int], str],
+        text: Callable[[int, Mapping[str, str]], str],
         *,
         count: int = 1,
         level: int = logging.WARNING,
         log: logging.Logger = logger,
-        **fields: str,
+        fields: Callable[[], Mapping[str, str]] = dict,
     ) -> bool:
-        """Log ``text(total count)`` as event ``kind`` unless held back; say if logged.
+        """Log ``text(total count, fields)`` as event ``kind`` unless held back.
 
-        ``fields`` (alias, layer, shard) go to the record's ``extra``. ``text``
-        is only called for a record that is written.
+        ``fields()`` (alias, layer, shard) go to the record's ``extra``; both are
+        only called for a record that is written. Returns whether it was.
         """
         admitted = self.admit(kind, count)
         if admitted is None:
             return False
         held, total = admitted
-        message = text(total)
+        extra = dict(fields())
+        message = text(total, extra)
         if held:
-            message += f" ({held} more in the last {self.interval:g}s not logged)"
-        log.log(level, "%s", message, extra={"event": kind, "count": total, **fields})
+            message += f" ({held} earlier in the last {self.interval:g}s, not logged separately)"
+        log.log(level, "%s", message, extra={**extra, "event": kind, "count": total})
         return True

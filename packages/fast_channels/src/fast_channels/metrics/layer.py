@@ -155,15 +155,17 @@ class LayerMetrics:
         log: logging.Logger = events_logger,
     ) -> None:
         """Log ``text(count, alias)`` as a structured, rate-limited event (:mod:`.events`)."""
-        admitted = self._log.admit(kind, count)
-        if admitted is None:
-            return
-        from .stats import alias_of  # stats imports the layers, which import this module
 
-        held, total = admitted
-        alias = alias_of(self)
-        message = text(total, alias or "?")
-        if held:
-            message += f" ({held} more in the last {self._log.interval:g}s not logged)"
-        extra = {"event": kind, "count": total, "alias": alias, "layer": self.layer_type}
-        log.log(level, "%s", message, extra={**extra, "shard": shard})
+        def fields() -> dict[str, str]:
+            from .stats import alias_of  # stats imports the layers, which import this module
+
+            return {"alias": alias_of(self), "layer": self.layer_type, "shard": shard}
+
+        self._log.emit(
+            kind,
+            lambda n, found: text(n, found["alias"] or "?"),
+            count=count,
+            level=level,
+            log=log,
+            fields=fields,
+        )
