@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 
 import pytest
+from fast_channels.exceptions import ChannelLayerConnectionError
 from fast_channels.layers import BaseChannelLayer, register_channel_layer
 from fast_channels.layers.redis import RedisChannelLayer, RedisPubSubChannelLayer
 from fast_channels.metrics import LayerStats
@@ -72,3 +73,22 @@ async def test_a_restart_counts_a_reconnect_downtime_and_a_heal(
         back = events["reconnected"]
         assert (back.alias, back.shard) == ("live", link.address)  # type: ignore[attr-defined]
         assert "reconnected to Redis at" in back.getMessage()
+
+
+async def test_a_sender_without_readers_counts_the_outage_through_its_pipe(
+    redis_server: RedisProcess,
+) -> None:
+    layer = RedisChannelLayer(hosts=[redis_server.url], prefix=f"s{uuid.uuid4().hex[:8]}")
+    async with layer:
+        await layer.send("jobs", {"type": "m"})  # a worker that only sends: no reader task
+        redis_server.kill()
+        with pytest.raises(ChannelLayerConnectionError):
+            await layer.send("jobs", {"type": "m"})
+        assert not layer.stats().links[0].connected
+        await asyncio.sleep(DOWN)
+        redis_server.start()
+        await layer.send("jobs", {"type": "m"})
+        [link] = layer.stats().links
+        assert link.connected and (link.disconnects, link.reconnects) == (1, 1)
+        assert link.disconnected_seconds >= DOWN
+        assert link.latency is not None and link.latency.count == 2  # failed calls are not timed

@@ -174,8 +174,7 @@ class RedisConnections:
             pipe = pipes[index] = ShardPipe(
                 lambda: self.dedicated(index), self.hosts[index].describe(), self.reply_timeout
             )
-            link = self.link(index)
-            pipe.latency = link.latency if link is not None else None
+            pipe.link_metrics = self.link(index)
         return pipe
 
     def link(self, index: int) -> LinkMetrics | None:

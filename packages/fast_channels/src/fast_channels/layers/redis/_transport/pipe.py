@@ -57,7 +57,7 @@ from .errors import CONNECTION_ERRORS, REPLY_ERRORS, reply_error, unreachable
 from .resp import Arg, pack, pack_publish
 
 if TYPE_CHECKING:
-    from ....metrics.histogram import Histogram
+    from ....metrics.layer import LinkMetrics
 
 __all__ = ["MAX_COMMAND_BYTES", "Arg", "ShardPipe", "pack", "pack_publish"]
 
@@ -122,8 +122,8 @@ class ShardPipe:
         #: Every link whose tasks still run: the current one and retired ones draining.
         self._links: set[_Link] = set()
         self._opening: asyncio.Future[_Link] | None = None
-        #: Round trips of successful calls, in microseconds (None: not measured).
-        self.latency: Histogram | None = None
+        #: Where round trips (successful calls), losses and reconnects are counted.
+        self.link_metrics: LinkMetrics | None = None
 
     async def call(self, command: bytes) -> Any:
         """Send one packed command (:func:`pack`) and return its reply.
@@ -134,7 +134,7 @@ class ShardPipe:
         exception: ``NOSCRIPT`` stays redis-py's ``NoScriptError``, for the
         script runner that answers it with EVAL (it never reaches a caller).
         """
-        latency = self.latency
+        latency = self.link_metrics.latency if self.link_metrics is not None else None
         if latency is None:
             return await self._call(command)
         start = time.perf_counter_ns()
@@ -201,8 +201,12 @@ class ShardPipe:
             abort(conn)
             await disconnect(conn)
             if isinstance(exc, CONNECTION_ERRORS):
+                if self.link_metrics is not None:
+                    self.link_metrics.down()
                 raise unreachable(self.describe, f"is unreachable ({exc})") from exc
             raise
+        if self.link_metrics is not None:
+            self.link_metrics.up()
         link.tasks = [
             asyncio.create_task(self._read(link), name=f"fast-channels pipe {self.describe}"),
             asyncio.create_task(self._watch(link)),
@@ -223,6 +227,8 @@ class ShardPipe:
                 if not isinstance(exc, CONNECTION_ERRORS):
                     logger.exception("pipe to %s: reading a reply failed", self.describe)
                 problem = f"is unreachable ({exc or type(exc).__name__})"
+                if self.link_metrics is not None:
+                    self.link_metrics.down()
                 await self._drop(link, unreachable(self.describe, problem))
                 return
             link.progress = loop.time()
@@ -273,6 +279,8 @@ class ShardPipe:
             delay = link.progress + timeout - loop.time() if link.waiting else timeout
             if delay <= 0:
                 problem = f"did not answer within {timeout}s"
+                if self.link_metrics is not None:
+                    self.link_metrics.down()
                 await self._drop(link, unreachable(self.describe, problem))
                 return
             await asyncio.sleep(delay)
