@@ -227,6 +227,14 @@ sendButton.addEventListener("click", () => {
   messageInput.focus();
 });
 
+// Joins and leaves arrive as they happen, but nobody announces the members of a web
+// process that crashed: they lapse from the server's list within 10 s. Asking again
+// now and then (one Redis round trip) drops them from this page too.
+const PRESENCE_REFRESH_MS = 10_000;
+setInterval(() => {
+  if (socket && currentRoom.dataset.room) socket.send({ type: "who" });
+}, PRESENCE_REFRESH_MS);
+
 submitOnEnter(messageInput, sendButton);
 submitOnEnter(roomInput, joinButton);
 setJoined(null);
