@@ -10,14 +10,17 @@ Aliases and why each exists:
 ========================  ===========================  ================================
 alias                     layer                         used for
 ========================  ===========================  ================================
-``"chat"``                RedisPubSubChannelLayer       room chat: lowest latency; a
-                                                        message nobody listens to is fine
-                                                        to lose
+``"chat"``                RedisPubSubChannelLayer       room chat: lowest latency, with
+                                                        presence (who is in the room) and
+                                                        history (``CHAT_HISTORY``), so a
+                                                        page that reconnects gets what it
+                                                        missed, and a new one the last
+                                                        messages
 ``"notifications"``       RedisPubSubChannelLayer       broadcasts to every open page
-``"jobs"``                RedisChannelLayer (queue)     worker -> consumer progress: the
-                                                        queue holds events until the
-                                                        consumer reads them, so a busy
-                                                        consumer misses nothing
+``"jobs"``                RedisChannelLayer (queue)     worker -> page progress, to a
+                                                        group per browser session with
+                                                        history (``JOBS_HISTORY``): a
+                                                        reloaded page replays its jobs
 ``"memory"``              InMemoryChannelLayer          process-local demo: the web
                                                         process only
 ``"sentinel"``            RedisChannelLayer + Sentinel  only when ``REDIS_SENTINELS`` is set
@@ -47,6 +50,21 @@ from .settings import Settings, get_settings
 #: Aliases every sandbox process can rely on (the "sentinel" one is optional).
 CHAT, NOTIFICATIONS, JOBS, MEMORY, SENTINEL = "chat", "notifications", "jobs", "memory", "sentinel"
 
+# Resumable groups: which groups keep history, as {glob: (messages, seconds)}, the
+# way channel_capacity takes patterns. Only matching groups pay for it (one capped
+# Redis stream each); every message sent to them carries a position
+# ("<epoch>:<offset>") that a page keeps and sends back when it reconnects.
+
+#: Chat rooms ("room.<name>") keep their last 50 messages for 10 minutes: a new
+#: member sees the last messages, and a page that lost its connection for up to
+#: 10 minutes (a server restart, a laptop lid) gets every message it missed.
+#: Join/leave events count as messages too. Longer gaps: the page reloads the room.
+CHAT_HISTORY = {"room.*": (50, 600)}
+#: Each browser session's jobs ("jobs.session.<id>", see features/jobs) keep their
+#: last 500 events for an hour, so a reloaded page rebuilds its running and recent
+#: jobs (a job is 2 events plus one per step, at most 50 steps).
+JOBS_HISTORY = {"jobs.session.*": (500, 3600)}
+
 
 def setup_channel_layers(settings: Settings | None = None) -> list[str]:
     """Register the sandbox's layers once per process and return their aliases.
@@ -61,8 +79,10 @@ def setup_channel_layers(settings: Settings | None = None) -> list[str]:
 
     # The environment switch: tests run the single-process features without Redis.
     if settings.layers == "memory":
-        for alias in (CHAT, NOTIFICATIONS, JOBS, MEMORY):
-            register_channel_layer(alias, InMemoryChannelLayer())
+        register_channel_layer(CHAT, InMemoryChannelLayer(group_history=CHAT_HISTORY))
+        register_channel_layer(NOTIFICATIONS, InMemoryChannelLayer())
+        register_channel_layer(JOBS, InMemoryChannelLayer(group_history=JOBS_HISTORY))
+        register_channel_layer(MEMORY, InMemoryChannelLayer())
         return registered_aliases()
 
     _register_redis_layers(settings)
@@ -80,13 +100,27 @@ def _register_redis_layers(settings: Settings) -> None:
             "start everything with `python -m sandbox`, or set SANDBOX_LAYERS=memory."
         )
 
-    register_channel_layer(CHAT, RedisPubSubChannelLayer(hosts=[redis_url], prefix="chat"))
+    # Pub/sub stays fire-and-forget for live delivery; group_history is what makes a
+    # room recoverable: storing and publishing are one script, so a message is in
+    # the history before anyone can receive it, even if nobody is subscribed.
+    register_channel_layer(
+        CHAT, RedisPubSubChannelLayer(hosts=[redis_url], prefix="chat", group_history=CHAT_HISTORY)
+    )
     register_channel_layer(
         NOTIFICATIONS, RedisPubSubChannelLayer(hosts=[redis_url], prefix="notify")
     )
-    # Queue layer: events wait in Redis up to `expiry` seconds for a slow reader.
+    # Queue layer: events wait in Redis up to `expiry` seconds for a slow reader, and a
+    # session's job events are also kept in its group's history (stored and fanned
+    # out in one script) for a page that reloads.
     register_channel_layer(
-        JOBS, RedisChannelLayer(hosts=[redis_url], prefix="jobs", expiry=900, capacity=1000)
+        JOBS,
+        RedisChannelLayer(
+            hosts=[redis_url],
+            prefix="jobs",
+            expiry=900,
+            capacity=1000,
+            group_history=JOBS_HISTORY,
+        ),
     )
     register_channel_layer(MEMORY, InMemoryChannelLayer())
 
