@@ -166,6 +166,12 @@ def start_logged(config: pytest.Config, service: Service) -> Service:
     return service.start()
 
 
+def stop_logged(config: pytest.Config, service: Service) -> None:
+    """Stop ``service``; later failures no longer show its log."""
+    service.stop()
+    config.stash[_SERVICES].remove(service)
+
+
 @pytest.fixture(scope="session")
 def worker(
     pytestconfig: pytest.Config, base_env: dict[str, str], e2e_logs: Path
@@ -204,8 +210,7 @@ def restartable_web(
     port = free_port()
     web = start_logged(pytestconfig, web_service(base_env, port, e2e_logs / f"web-{port}.log"))
     yield Sandbox(f"http://127.0.0.1:{port}", base_env, web)
-    web.stop()
-    pytestconfig.stash[_SERVICES].remove(web)
+    stop_logged(pytestconfig, web)
 
 
 # Pages ------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from playwright.sync_api import Page, expect
 from tests.sandbox_env import sandbox_env
 
 from .chat_room import join, messages, say
-from .conftest import JOB_STEP_SECONDS, OpenPage, start_logged
+from .conftest import JOB_STEP_SECONDS, OpenPage, start_logged, stop_logged
 from .jobs_page import jobs_page, progress_of, running, submit
 from .processes import Service, consecutive_free_ports, scaled_sandbox_service
 
@@ -75,7 +75,7 @@ def scaled(pytestconfig: pytest.Config, redis_url: str, e2e_logs: Path) -> Itera
             worker_pid=workers[0],
         )
     finally:
-        service.stop()
+        stop_logged(pytestconfig, service)
         _gone, alive = psutil.wait_procs(children, timeout=10)
         for child in alive:  # the supervisor was killed before it stopped them
             with contextlib.suppress(psutil.NoSuchProcess):
