@@ -42,6 +42,8 @@ def loopback_6379_free() -> bool:
     for address in ADDRESSES.values():
         for port in (6379, 16379):  # the client port and the cluster bus
             with socket.socket() as probe:
+                # As redis-server binds: a previous run's TIME_WAIT sockets don't count.
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     probe.bind((address, port))
                 except OSError:
