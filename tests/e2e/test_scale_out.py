@@ -33,12 +33,12 @@ SERVED_BY = re.compile(r"^port (\d+), pid (\d+)$")
 
 @dataclass
 class ScaledSandbox:
-    """The two web processes' URLs and the pids the supervisor started."""
+    """The two web processes' URLs and pids, and the command that started them."""
 
     urls: tuple[str, str]
     ports: tuple[int, int]
     web_pids: set[int]
-    worker_pid: int
+    service: Service  # the supervisor; its log holds every child's output
 
 
 def _children(service: Service) -> list[psutil.Process]:
@@ -72,7 +72,7 @@ def scaled(pytestconfig: pytest.Config, redis_url: str, e2e_logs: Path) -> Itera
             urls=(f"http://127.0.0.1:{first}", f"http://127.0.0.1:{first + 1}"),
             ports=(first, first + 1),
             web_pids=web_pids,
-            worker_pid=workers[0],
+            service=service,
         )
     finally:
         stop_logged(pytestconfig, service)
@@ -199,12 +199,13 @@ def test_a_job_completes_on_the_page_that_submitted_it(
     page = jobs_page(open_page, base_url=second)
     submit(page, "sum", 4)
 
-    # The worker is a process of its own; its progress finds the submitting socket.
-    assert scaled.worker_pid not in scaled.web_pids
     row = page.get_by_test_id("job-row")
     expect(row).to_have_attribute("data-status", "completed")
     expect(row.get_by_test_id("job-result")).to_have_text("1 + ... + 4 = 10")
     assert progress_of(page, row) == [*running(4), "100:completed"]
+    # The arq worker process ran it (arq logs "<job id>:run_job" as it starts a job),
+    # and its progress found the submitting socket on the second web process.
+    assert f"{row.get_attribute('data-job-id')}:run_job" in scaled.service.log_path.read_text()
     # The page on the other process submitted nothing and got nothing.
     expect(bystander.get_by_test_id("jobs-empty")).to_be_visible()
     expect(bystander.get_by_test_id("job-row")).to_have_count(0)
