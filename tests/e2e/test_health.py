@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from sandbox.redis_process import RedisProcess, free_port
 
-from .conftest import _SERVICES, OpenPage, Sandbox, _started
+from .conftest import OpenPage, Sandbox, start_logged, stop_logged
 from .processes import web_service
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis, pytest.mark.slow]
@@ -29,10 +29,11 @@ def own_redis_web(
         env = {**base_env, "REDIS_URL": redis_server.url}
         env.pop("REDIS_SENTINELS", None)  # the shared sentinel watches the session's Redis
         port = free_port()
-        web = _started(pytestconfig, web_service(env, port, e2e_logs / f"web-health-{port}.log"))
+        web = start_logged(
+            pytestconfig, web_service(env, port, e2e_logs / f"web-health-{port}.log")
+        )
         yield Sandbox(f"http://127.0.0.1:{port}", env, web), redis_server
-        web.stop()
-        pytestconfig.stash[_SERVICES].remove(web)
+        stop_logged(pytestconfig, web)
 
 
 def test_the_health_page_shows_a_redis_restart(
