@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 from fast_channels.exceptions import ChannelFull
@@ -52,3 +53,18 @@ async def test_layer_stats_are_labelled_by_alias() -> None:
     assert by_alias["chat"].layer_type == "InMemoryChannelLayer"
     assert by_alias["chat"].messages_sent == 1
     assert InMemoryChannelLayer().stats().alias == ""
+
+
+async def test_drops_are_logged_once_per_interval_with_structured_fields(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    layer = register_channel_layer("chat", InMemoryChannelLayer(capacity=1))
+    await layer.group_add("room", "slow")
+    await layer.send("slow", {"type": "filler"})
+    with caplog.at_level(logging.WARNING, logger="fast_channels.layers.memory"):
+        for _ in range(5):  # an outage: the same full channel, again and again
+            await layer.group_send("room", {"type": "m"})
+    [record] = [r for r in caplog.records if getattr(r, "event", None) == "dropped"]
+    assert (record.alias, record.layer, record.count) == ("chat", "InMemoryChannelLayer", 1)  # type: ignore[attr-defined]
+    assert "skipped 1 of 1" in record.getMessage()
+    assert layer.stats().drops["channel_full"] == 5
