@@ -68,3 +68,15 @@ async def test_drops_are_logged_once_per_interval_with_structured_fields(
     assert (record.alias, record.layer, record.count) == ("chat", "InMemoryChannelLayer", 1)  # type: ignore[attr-defined]
     assert "skipped 1 of 1" in record.getMessage()
     assert layer.stats().drops["channel_full"] == 5
+
+
+class Bare(InMemoryChannelLayer):
+    def __init__(self) -> None:  # a third-party layer that skips the base __init__
+        pass
+
+
+def test_a_layer_without_counters_is_left_out_not_fatal() -> None:
+    register_channel_layer("bare", Bare())
+    counted = register_channel_layer("counted", InMemoryChannelLayer())
+    assert list(layer_stats()) == ["counted"]
+    assert counted.stats().alias == "counted"

@@ -43,11 +43,18 @@ __all__ = [
 
 
 def layer_stats() -> dict[str, LayerStats]:
-    """A snapshot of every registered channel layer, by alias."""
+    """A snapshot of every registered channel layer, by alias.
+
+    A third-party layer whose ``__init__`` did not call ``BaseChannelLayer.__init__``
+    has no counters and is left out.
+    """
     from ..layers.registry import get_channel_layer, registered_aliases
     from .stats import layer_stats as one
 
-    return {alias: one(get_channel_layer(alias), alias) for alias in registered_aliases()}
+    layers = {alias: get_channel_layer(alias) for alias in registered_aliases()}
+    return {
+        alias: one(layer, alias) for alias, layer in layers.items() if hasattr(layer, "metrics")
+    }
 
 
 def metrics_app(**kwargs: Any) -> ASGIApp:

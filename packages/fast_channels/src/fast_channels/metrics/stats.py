@@ -30,7 +30,7 @@ def alias_of(metrics: LayerMetrics) -> str:
 
     for alias in registered_aliases():
         with contextlib.suppress(LookupError):
-            if get_channel_layer(alias).metrics is metrics:
+            if getattr(get_channel_layer(alias), "metrics", None) is metrics:
                 return alias
     return ""
 
