@@ -76,7 +76,6 @@ async def test_pubsub_counts_no_subscriber_full_buffers_and_undecodable(redis_ur
         assert await layer.receive(channel) == {"type": "last"}
         stats = layer.stats()
         assert stats.drops["no_subscriber"] == 2
-        assert stats.drops["undecodable"] <= 1  # the foreign message may be pushed out unread
         assert (stats.messages_sent, stats.group_sends, stats.group_deliveries) == (2, 4, 3)
         assert (stats.subscriptions, stats.buffers, stats.memberships) == (2, 1, 1)
 
