@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from .conftest import OpenPage
-from .jobs_page import jobs_page, progress_of, running, submit
+from .jobs_page import RECORD_PROGRESS, jobs_page, progress_of, running, submit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 
