@@ -16,11 +16,12 @@ class LinkStats:
 
     #: The server's address (as in error messages, no password).
     address: str
-    #: Whether its background connection is up (or has not failed yet).
+    #: False from a failure of any of the layer's connections to it (reader,
+    #: subscriber, pipe) until one of them connects again.
     connected: bool
-    #: Times the connection was lost.
+    #: Times the layer lost its connection to the server (one per outage).
     disconnects: int
-    #: Times it came back after a loss.
+    #: Times it connected again after a loss.
     reconnects: int
     #: Seconds spent disconnected, the current outage included.
     disconnected_seconds: float
