@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from sandbox.redis_process import RedisProcess, free_port
 
@@ -37,7 +37,10 @@ def own_redis_web(
 
 
 def test_the_health_page_shows_a_redis_restart(
-    open_page: OpenPage, own_redis_web: tuple[Sandbox, RedisProcess], room: str
+    open_page: OpenPage,
+    own_redis_web: tuple[Sandbox, RedisProcess],
+    room: str,
+    docs_screenshot: Callable[[Page, str], None],
 ) -> None:
     web, redis_server = own_redis_web
     chat = open_page("/chat", base_url=web.base_url)  # a subscriber on the chat layer
@@ -67,6 +70,7 @@ def test_the_health_page_shows_a_redis_restart(
     expect(reconnect).to_contain_text("chat: reconnected to", timeout=BACK_TIMEOUT_MS)
     heal = events.and_(health.locator('[data-kind="heal"]')).first
     expect(heal).to_contain_text("chat: healed", timeout=BACK_TIMEOUT_MS)
+    docs_screenshot(health, "health")  # for the observability guide
     # The healed subscription works: the chat room hears itself again.
     chat.get_by_test_id("chat-input").fill("after the restart")
     chat.get_by_test_id("chat-send").click()

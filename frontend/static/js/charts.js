@@ -56,7 +56,8 @@ export class LineChart {
       ctx.moveTo(pad, y);
       ctx.lineTo(width - 4, y);
       ctx.stroke();
-      ctx.fillText(String(Math.round(max * frac)), 2, y + 4);
+      const value = max * frac;
+      ctx.fillText(Number.isInteger(value) ? String(value) : value.toFixed(1), 2, y + 4);
     }
     const step = (width - pad - 4) / (this.points - 1);
     for (const [name, data] of this.series) {

@@ -99,6 +99,7 @@ function showLinks(snapshot) {
     known.set(`${layer.alias} heals`, { heals: layer.heals, healed: layer.healed });
   }
   links.push({ connected: up, disconnected: down, reconnects });
+  links.legend($("legend-links"));
 }
 
 new LiveSocket("/ws/health", {
