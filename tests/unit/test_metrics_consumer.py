@@ -75,6 +75,7 @@ async def test_server_close_codes_and_denied_handshakes() -> None:
     denied = WebsocketCommunicator(Echo.as_asgi(), "/no")
     connected, _ = await denied.connect()
     assert not connected
+    await denied.disconnect()  # the server's disconnect after a refused handshake
     got = stats()
     assert (got.accepted, got.denied) == (1, 1)
     assert got.close_codes == {4001: 1}
