@@ -38,6 +38,10 @@ class PositionedSerializer:
 
     def __init__(self, inner: Serializer) -> None:
         self.inner = inner
+        # The last stamp read, keyed by the payload object itself: the pub/sub layer
+        # hands one group message to every local member as the same bytes, so the
+        # stamp is parsed once per process, not once per member.
+        self._last: tuple[bytes, int, str, str, int] | None = None
 
     def dumps(self, message: dict[str, Any]) -> bytes:
         return self.inner.dumps(message)
@@ -45,9 +49,20 @@ class PositionedSerializer:
     def loads(self, data: bytes) -> dict[str, Any]:
         if not data.startswith(MARK):
             return self.inner.loads(data)
-        epoch, offset, group, payload = bytes(data[len(MARK) :]).split(b":", 3)
-        message = self.inner.loads(payload)
-        message[POSITION_KEY] = stamp(group.decode(), epoch.decode(), int(offset))
+        last = self._last
+        if last is not None and last[0] is data:
+            _, start, group, epoch, offset = last
+        else:  # "<epoch>:<offset>:<group>:" (a group name has no colon), then the payload
+            after_epoch = data.index(b":", len(MARK))
+            after_offset = data.index(b":", after_epoch + 1)
+            after_group = data.index(b":", after_offset + 1)
+            epoch = data[len(MARK) : after_epoch].decode()
+            offset = int(data[after_epoch + 1 : after_offset])
+            group = data[after_offset + 1 : after_group].decode()
+            start = after_group + 1
+            self._last = (data, start, group, epoch, offset)
+        message = self.inner.loads(data[start:])
+        message[POSITION_KEY] = stamp(group, epoch, offset)
         return message
 
 
