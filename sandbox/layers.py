@@ -3,7 +3,8 @@
 One function, :func:`setup_channel_layers`, registers every layer the app uses
 under a descriptive alias. The web app (in its factory), the arq worker (in
 ``on_startup``) and the external scripts all call it, so a host or a port is
-written in exactly one place: the ``REDIS_URL`` environment variable.
+written in exactly one place: the environment (``REDIS_URL``, or
+``REDIS_CLUSTER_NODES`` for a Redis Cluster).
 
 Aliases and why each exists:
 
@@ -26,6 +27,11 @@ alias                     layer                         used for
 ``"sentinel"``            RedisChannelLayer + Sentinel  only when ``REDIS_SENTINELS`` is set
 ========================  ===========================  ================================
 
+Where Redis is comes from the environment (:func:`redis_location`): one
+server at ``REDIS_URL``, or a Redis Cluster when ``REDIS_CLUSTER_NODES`` lists
+seed nodes (``host:port,host:port``). The aliases and their uses stay the same
+either way, so no consumer or worker changes when the app scales out.
+
 Each Redis layer gets its own ``prefix`` so they can share one Redis (and one
 Redis can be shared by several apps or environments) without seeing each
 other's channels and groups.
@@ -34,6 +40,7 @@ other's channels and groups.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from fast_channels.layers import (
     BaseChannelLayer,
@@ -89,37 +96,48 @@ def setup_channel_layers(settings: Settings | None = None) -> list[str]:
     return registered_aliases()
 
 
-def _register_redis_layers(settings: Settings) -> None:
-    # Imported here so the memory switch works without the fast-channels[redis] extra.
-    from fast_channels.layers.redis import RedisChannelLayer, RedisPubSubChannelLayer
+def redis_location(settings: Settings) -> dict[str, Any]:
+    """Where the chat, notifications and jobs layers find Redis, as layer arguments.
 
-    redis_url = settings.redis_url
-    if not redis_url:
+    One Redis (``REDIS_URL``): ``{"hosts": [url]}``. A Redis Cluster
+    (``REDIS_CLUSTER_NODES``): ``{"cluster_nodes": [(host, port), ...]}``, plus
+    the node password when there is one. ``cluster_nodes`` is only passed when
+    the setting is set, so the same file serves both set-ups.
+    """
+    if settings.cluster_nodes:
+        # A few seed nodes are enough: the layer asks them for the slot map and
+        # follows MOVED/ASK replies during a reshard or after a failover.
+        location: dict[str, Any] = {"cluster_nodes": settings.cluster_nodes}
+        if settings.redis_password:  # a URL carries its own; host:port pairs cannot
+            location["connection_kwargs"] = {"password": settings.redis_password}
+        return location
+    if not settings.redis_url:
         raise RuntimeError(
             "REDIS_URL is not set: point it at a Redis (e.g. redis://localhost:6379/0), "
             "start everything with `python -m sandbox`, or set SANDBOX_LAYERS=memory."
         )
+    return {"hosts": [settings.redis_url]}
 
+
+def _register_redis_layers(settings: Settings) -> None:
+    # Imported here so the memory switch works without the fast-channels[redis] extra.
+    from fast_channels.layers.redis import RedisChannelLayer, RedisPubSubChannelLayer
+
+    where = redis_location(settings)
     # Pub/sub stays fire-and-forget for live delivery; group_history is what makes a
     # room recoverable: storing and publishing are one script, so a message is in
     # the history before anyone can receive it, even if nobody is subscribed.
     register_channel_layer(
-        CHAT, RedisPubSubChannelLayer(hosts=[redis_url], prefix="chat", group_history=CHAT_HISTORY)
+        CHAT, RedisPubSubChannelLayer(**where, prefix="chat", group_history=CHAT_HISTORY)
     )
-    register_channel_layer(
-        NOTIFICATIONS, RedisPubSubChannelLayer(hosts=[redis_url], prefix="notify")
-    )
+    register_channel_layer(NOTIFICATIONS, RedisPubSubChannelLayer(**where, prefix="notify"))
     # Queue layer: events wait in Redis up to `expiry` seconds for a slow reader, and a
     # session's job events are also kept in its group's history (stored and fanned
     # out in one script) for a page that reloads.
     register_channel_layer(
         JOBS,
         RedisChannelLayer(
-            hosts=[redis_url],
-            prefix="jobs",
-            expiry=900,
-            capacity=1000,
-            group_history=JOBS_HISTORY,
+            **where, prefix="jobs", expiry=900, capacity=1000, group_history=JOBS_HISTORY
         ),
     )
     register_channel_layer(MEMORY, InMemoryChannelLayer())

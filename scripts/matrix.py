@@ -11,8 +11,8 @@ everything else, and a set of test paths::
     python3 scripts/matrix.py --list       # the cells and what they run
 
 ``./scripts/test`` runs every cell after the locked suite. Cells run one
-after another (the suites start their own redis-server processes). The
-summary at the end says which versions ran.
+after another, each in parallel pytest workers (the suites start their own
+redis-server processes). The summary at the end says which versions ran.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VENVS = ROOT / ".matrix"
+#: pytest-xdist workers per cell (the suites mostly wait on servers; see scripts/test).
+WORKERS = os.environ.get("FAST_CHANNELS_TEST_WORKERS", "3")
 
 LIBRARY = [
     "tests/unit",
@@ -44,6 +46,7 @@ TEST_PACKAGES = [
     "pytest",
     "pytest-asyncio",
     "pytest-timeout",
+    "pytest-xdist",
     "psutil",
     "fastapi",
     "starlette",
@@ -161,7 +164,7 @@ def run_cell(cell: Cell) -> tuple[bool, str, float]:
     if cell.protocol:
         env["FAST_CHANNELS_TEST_PROTOCOL"] = str(cell.protocol)
     result = subprocess.run(
-        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *cell.paths],
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", WORKERS, *cell.paths],
         cwd=ROOT,
         env=env,
         check=False,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any, ClassVar
 
 from ..exceptions import (
@@ -26,6 +26,7 @@ from ..middleware.origin import POLICY_VIOLATION
 from ..types import Message, Receive, Scope, Send
 from .auth import is_authenticated
 from .base import AsyncConsumer
+from .concurrency import FrameHandlers
 from .limits import SLOW_CLIENT, ConnectionLimits, FrameLimiter, LimitExceeded
 from .outbox import Outbox
 
@@ -56,7 +57,8 @@ class AsyncWebsocketConsumer(AsyncConsumer):
     ``send()`` never waits for a slow client: frames queue in a bounded outbox
     (``limits.max_outbound_bytes``) that is written to the server in order, so a
     broadcast is not held up by one socket. Client frames pass the ``limits``
-    (size, rate) before :meth:`receive` sees them; see
+    (size, rate) before :meth:`receive` sees them, and by default are handled one at
+    a time (``limits.max_concurrent_handlers``); see
     :mod:`fast_channels.consumer.limits` for the defaults and what happens past each.
     """
 
@@ -80,6 +82,13 @@ class AsyncWebsocketConsumer(AsyncConsumer):
             await super().__call__(scope, receive, self.outbox.send)
         finally:
             await self.outbox.aclose()
+
+    def _asgi_loop(self, receive: Receive) -> Coroutine[Any, Any, None]:
+        # Returns the loop rather than awaiting it: one coroutine frame less per socket.
+        limit = self.limits.max_concurrent_handlers
+        if limit == 1:
+            return super()._asgi_loop(receive)
+        return FrameHandlers(limit, self.dispatch).run(receive, self._lock)  # see .concurrency
 
     # ASGI events ----------------------------------------------------------------------
 
