@@ -15,6 +15,7 @@ import re
 import uuid
 from typing import Any
 
+from fast_channels.exceptions import ChannelLayerConnectionError
 from starlette.requests import HTTPConnection
 
 from ...layers import JOBS
@@ -78,7 +79,12 @@ class JobsConsumer(ResumingConsumer):
         # Announced to the session first, so every page of it has the row before any
         # progress event can arrive (they all go through the group, in order).
         queued = {"type": QUEUED, "job_id": job_id, "kind": kind, "steps": steps}
-        await layer.group_send(self.group, queued)
+        try:
+            await layer.group_send(self.group, queued)
+        except ChannelLayerConnectionError as exc:
+            # Nothing was queued; this page hears why, and its socket stays open.
+            await self.send_error("queue_unavailable", f"Could not reach Redis: {exc}")
+            return
         queue: JobQueue = self.scope["app"].state.job_queue
         try:
             await queue.enqueue(job_id, kind, steps, self.group)

@@ -189,3 +189,20 @@ async def test_the_jobs_page_gives_a_browser_a_session_cookie_once(app: Any) -> 
         assert session is not None and len(session) == 32
         second = await client.get("/jobs")
         assert "sandbox_session" not in second.headers.get("set-cookie", "")
+
+
+async def test_a_submit_while_redis_is_down_gets_an_error_and_the_socket_stays(
+    redis_server: Any, job_queue_name: str
+) -> None:
+    settings = Settings(redis_url=redis_server.url, layers="redis", job_queue=job_queue_name)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        ws = await open_jobs(app)
+        redis_server.kill()
+        await ws.send_json_to({"type": "submit", "kind": "sum", "steps": 2})
+        error = await ws.receive_json_from(timeout=15)
+        assert (error["type"], error["code"]) == ("error", "queue_unavailable")
+        assert "Could not reach Redis" in error["message"]
+        await ws.send_json_to({"type": "submit", "kind": "nope"})  # still served
+        assert (await ws.receive_json_from(timeout=5))["code"] == "invalid_message"
+        await ws.disconnect()

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...history import HistoryLimits
-from .._group_state.history import new_epoch
 from .._group_state.scripts import HISTORY_GROUP_SEND, HISTORY_MEMBERS, group_keys
 from .scripts import group_key
 
@@ -34,7 +33,7 @@ async def group_send_kept(
     keys = group_keys(layer.prefix, group)
     script_keys = (group_key(layer.prefix, group), keys.meta, keys.stream)
     pipe = conns.pipe(conns.shard_for(group))
-    kept = (group, new_epoch())
+    kept = (group, layer._history.seen.candidate(group))  # see SeenPositions
     if conns.shard_count == 1 and not layer._has_patterns:
         head = (now, *cutoffs, layer.prefix, layer.capacity, int(layer.expiry * 1000), deadline)
         members, skipped = await HISTORY_GROUP_SEND(
