@@ -39,6 +39,8 @@ LIBRARY = [
     "tests/docs/test_guide_examples.py",
     "tests/docs/test_concepts_examples.py",
     "tests/docs/test_quickstart.py",
+    # The metrics table against GET /metrics, with the [prometheus] extra installed.
+    "tests/docs/test_observability_examples.py",
 ]
 CONTRACT = ["tests/contract", "tests/integration/redis/test_protocols.py"]
 #: What the library's suites import besides the library (newest releases).
@@ -116,7 +118,7 @@ def prepare(cell: Cell) -> Path:
         run(["uv", "venv", "--quiet", "--python", sys.executable, str(venv)])
     packages = [
         "-e",
-        f"{ROOT / 'packages' / 'fast_channels'}[redis,cryptography]",
+        f"{ROOT / 'packages' / 'fast_channels'}[redis,cryptography,prometheus]",
         cell.redis,
         *TEST_PACKAGES,
         *cell.extra,
