@@ -11,8 +11,8 @@ everything else, and a set of test paths::
     python3 scripts/matrix.py --list       # the cells and what they run
 
 ``./scripts/test`` runs every cell after the locked suite. Cells run one
-after another (the suites start their own redis-server processes). The
-summary at the end says which versions ran.
+after another, each in parallel pytest workers (the suites start their own
+redis-server processes). The summary at the end says which versions ran.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VENVS = ROOT / ".matrix"
+#: pytest-xdist workers per cell (the suites mostly wait on servers; see scripts/test).
+WORKERS = os.environ.get("FAST_CHANNELS_TEST_WORKERS", "3")
 
 LIBRARY = [
     "tests/unit",
@@ -37,6 +39,8 @@ LIBRARY = [
     "tests/docs/test_guide_examples.py",
     "tests/docs/test_concepts_examples.py",
     "tests/docs/test_quickstart.py",
+    # The metrics table against GET /metrics, with the [prometheus] extra installed.
+    "tests/docs/test_observability_examples.py",
 ]
 CONTRACT = ["tests/contract", "tests/integration/redis/test_protocols.py"]
 #: What the library's suites import besides the library (newest releases).
@@ -44,6 +48,7 @@ TEST_PACKAGES = [
     "pytest",
     "pytest-asyncio",
     "pytest-timeout",
+    "pytest-xdist",
     "psutil",
     "fastapi",
     "starlette",
@@ -113,7 +118,7 @@ def prepare(cell: Cell) -> Path:
         run(["uv", "venv", "--quiet", "--python", sys.executable, str(venv)])
     packages = [
         "-e",
-        f"{ROOT / 'packages' / 'fast_channels'}[redis,cryptography]",
+        f"{ROOT / 'packages' / 'fast_channels'}[redis,cryptography,prometheus]",
         cell.redis,
         *TEST_PACKAGES,
         *cell.extra,
@@ -161,7 +166,7 @@ def run_cell(cell: Cell) -> tuple[bool, str, float]:
     if cell.protocol:
         env["FAST_CHANNELS_TEST_PROTOCOL"] = str(cell.protocol)
     result = subprocess.run(
-        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *cell.paths],
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", WORKERS, *cell.paths],
         cwd=ROOT,
         env=env,
         check=False,

@@ -122,12 +122,17 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
         payload = _freeze(message)
         now = time.monotonic()
         self._expire_channels(now)
+        count = self._count
         if not self._deliver(channel, (now + self.expiry, payload), now):
+            if count:
+                count.channel_full += 1
             raise ChannelFull(
                 f"Channel {channel!r} is full ({self.get_capacity(channel)} messages waiting); "
                 "the message was not sent. Make sure something receives on it, or raise "
                 "capacity / channel_capacity."
             )
+        if count:
+            count.sent += 1
 
     async def receive(self, channel: str) -> dict[str, Any]:
         """Wait for the next message on ``channel`` and return a copy of it.
@@ -137,6 +142,7 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
         """
         if channel not in self._channels:  # a known channel's name was checked already
             require_valid_channel_name(channel)
+        count = self._count
         while True:
             now = time.monotonic()
             self._expire_channels(now)
@@ -145,7 +151,11 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
             while messages:
                 expires_at, payload = messages.popleft()
                 if expires_at > now:
+                    if count:
+                        count.received += 1
                     return _thaw(payload)
+                if count:
+                    count.expired += 1
             waiter: asyncio.Future[_Item] = asyncio.get_running_loop().create_future()
             state.waiters.append(waiter)
             try:
@@ -160,7 +170,11 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
                         state.waiters.remove(waiter)
                 raise
             if expires_at > time.monotonic():
+                if count:
+                    count.received += 1
                 return _thaw(payload)
+            if count:
+                count.expired += 1
 
     async def new_channel(self, prefix: str = "specific") -> str:
         """Return a new unique channel name, ``"<prefix>.inmemory!<random>"``."""
@@ -212,6 +226,8 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
         self._expire_memberships(now)
         self._expire_channels(now)
         members = self._groups.get(group)
+        if count := self._count:
+            count.group_sends += 1
         if not members:
             return
         item = (now + self.expiry, payload)
@@ -220,16 +236,20 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
         for channel in members:
             if not deliver(channel, item, now):
                 dropped += 1
+        if count:
+            count.group_deliveries += len(members) - dropped
+            count.channel_full += dropped
         if dropped:
             self.dropped_messages += dropped
-            logger.warning(
-                "group_send to %r skipped %d of %d member channel(s) that were full "
-                "(message type %r); %d dropped by this layer so far",
-                group,
+            total, kind = self.dropped_messages, message["type"]
+            self.metrics.dropped(  # rate-limited: see fast_channels.metrics.events
                 dropped,
-                len(members),
-                message["type"],
-                self.dropped_messages,
+                lambda n: (
+                    f"group_send to {group!r} skipped {dropped} of {len(members)} member "
+                    f"channel(s) that were full (message type {kind!r}); {total} dropped by this "
+                    "layer so far"
+                ),
+                logger,
             )
 
     # Lifecycle ----------------------------------------------------------------------
@@ -294,8 +314,7 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
             messages.appendleft(item)
             return True
         if len(messages) >= self.get_capacity(channel):
-            while messages and messages[0][0] <= now:
-                messages.popleft()
+            self._drop_expired(messages, now)
             if len(messages) >= self.get_capacity(channel):
                 return False
         messages.append(item)
@@ -310,8 +329,7 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
             if state is None:
                 continue
             messages = state.messages
-            while messages and messages[0][0] <= now:
-                messages.popleft()
+            self._drop_expired(messages, now)
             if state.waiters:
                 # Forget receivers whose event loop ended without cancelling them.
                 state.waiters = [
@@ -326,6 +344,14 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
                 checks.append((check_at, name))
             else:
                 del self._channels[name]
+
+    def _drop_expired(self, messages: deque[_Item], now: float) -> None:
+        expired = 0
+        while messages and messages[0][0] <= now:
+            messages.popleft()
+            expired += 1
+        if expired and (count := self._count):
+            count.expired += expired
 
     def _expire_memberships(self, now: float) -> None:
         memberships = self._memberships

@@ -76,6 +76,8 @@ class LoopSubscriptions:
                 on_disconnect=self._on_disconnect,
                 on_reconnect=self._on_reconnect,
             )
+            subscriber.link = self._conns.link(shard)
+            subscriber.metrics = self._conns.metrics
         return subscriber
 
     def _deliver(self, name: bytes, data: bytes) -> None:
