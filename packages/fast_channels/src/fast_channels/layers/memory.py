@@ -345,7 +345,7 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
             else:
                 del self._channels[name]
 
-    def _drop_expired(self, messages: deque[_Item], now: float) -> None:
+    def _drop_expired(self, messages: deque[_Item] | None, now: float) -> None:
         expired = 0
         while messages and messages[0][0] <= now:
             messages.popleft()
