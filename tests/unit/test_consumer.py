@@ -464,3 +464,30 @@ async def test_cancelling_the_connection_task_is_passed_on_and_stops_the_layer_l
             await ws.task
         assert len(asyncio.all_tasks()) < tasks_before  # the layer loop ended too
     assert layer._groups.get("side", {}) == {}
+
+
+async def test_a_layer_handler_failing_as_the_client_leaves_does_not_cancel_the_clean_up(
+    layer: InMemoryChannelLayer, caplog: pytest.LogCaptureFixture
+) -> None:
+    sent: list[dict[str, Any]] = []
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    inbox.put_nowait({"type": "websocket.connect"})
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "websocket", "path": "/", "headers": [], "query_string": b""}
+    task = asyncio.create_task(LayerSide.as_asgi()(scope, inbox.get, send))
+    for _ in range(100):
+        if layer._groups.get("side"):
+            break
+        await asyncio.sleep(0.01)
+    # In one turn of the loop: the layer loop's handler fails and the client's disconnect
+    # arrives, so the ASGI side is already stopping when the layer loop's end is reported.
+    await layer.group_send("side", {"type": "side.boom"})
+    inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
+    with caplog.at_level(logging.ERROR, logger="fast_channels.consumer"):
+        await asyncio.wait_for(task, 5)  # ends normally: not cancelled mid clean-up
+    assert not task.cancelled()
+    assert layer._groups.get("side", {}) == {}  # the clean-up ran to its end
+    assert "layer handler exploded" in caplog.text  # and the failure was not lost
