@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from ..exceptions import StopConsumer
+from ..metrics.consumers import counts_for
 from ..types import Message, Receive, Scope, Send
 from .base import AsyncConsumer
 
@@ -77,6 +78,10 @@ class AsyncHttpConsumer(AsyncConsumer):
         self._response_complete = False
         self._disconnected = False
         self._ending = asyncio.Event()
+        #: This class's counters (see :mod:`fast_channels.metrics`), None when off.
+        #: For HTTP, "closes" are counted by response status (0: none was sent).
+        self._count = counts_for(type(self))
+        self._status = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("type") != "http":
@@ -85,11 +90,19 @@ class AsyncHttpConsumer(AsyncConsumer):
                 "connection: mount it with Route, not WebSocketRoute."
             )
         self.scope, self.base_send = scope, send
-        # Refused requests are answered from the headers alone: no body is read,
-        # no channel is made and no group is joined for them.
-        if await self._refused_before_body():
-            return
-        await super().__call__(scope, self._receive_until_ended(receive), send)
+        count = self._count
+        if count:
+            count.open += 1
+        try:
+            # Refused requests are answered from the headers alone: no body is read,
+            # no channel is made and no group is joined for them.
+            if await self._refused_before_body():
+                return
+            await super().__call__(scope, self._receive_until_ended(receive), send)
+        finally:
+            if count:
+                count.open -= 1
+                count.closed(self._status)
 
     def _receive_until_ended(self, receive: Receive) -> Receive:
         # end_consumer() may be called from a task of the consumer's own (the SSE
@@ -133,6 +146,8 @@ class AsyncHttpConsumer(AsyncConsumer):
     async def http_request(self, message: Message) -> None:
         """Collect the body (within :attr:`max_body_size`), then call :meth:`handle`."""
         chunk = message.get("body", b"")
+        if count := self._count:
+            count.frames_in += 1
         self._body_size += len(chunk)
         if self.max_body_size is not None and self._body_size > self.max_body_size:
             await self._send_too_large()
@@ -182,6 +197,12 @@ class AsyncHttpConsumer(AsyncConsumer):
         if self._response_started:
             raise RuntimeError(f"{type(self).__name__}: the response has already started.")
         self._response_started = True
+        self._status = status
+        if count := self._count:
+            if status < 400:
+                count.accepted += 1
+            elif status in (401, 403):
+                count.denied += 1
         await self.base_send(
             {"type": "http.response.start", "status": status, "headers": encode_headers(headers)}
         )
@@ -197,6 +218,8 @@ class AsyncHttpConsumer(AsyncConsumer):
         if self.scope.get("method") == "HEAD":
             body = b""  # the headers describe the GET body; a HEAD response carries none
         self._response_complete = not more_body
+        if count := self._count:
+            count.frames_out += 1
         await self.base_send({"type": "http.response.body", "body": body, "more_body": more_body})
 
     async def send_response(
@@ -277,6 +300,8 @@ class AsyncHttpConsumer(AsyncConsumer):
             logger.info("%s: client went away (%s)", type(self).__name__, exc)
         else:
             logger.error("Error in %s; answering 500", type(self).__name__, exc_info=exc)
+            if count := self._count:
+                count.handler_errors += 1
         try:
             if not self._response_started:
                 await self._send_text(500, "Internal Server Error")

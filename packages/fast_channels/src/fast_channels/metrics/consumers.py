@@ -1,7 +1,7 @@
-"""Counters per WebSocket consumer class, and :func:`consumer_stats`.
+"""Counters per consumer class (WebSocket, HTTP and SSE), and :func:`consumer_stats`.
 
 Each consumer instance looks its class's :class:`ConsumerCounts` up once, when
-its connection starts; every frame then costs one integer increment.
+its connection (or request) starts; every frame then costs one integer increment.
 """
 
 from __future__ import annotations

@@ -71,11 +71,21 @@ class LayerStats:
 
 @dataclass(frozen=True)
 class ConsumerStats:
-    """What the WebSocket connections of one consumer class did in this process."""
+    """What the connections of one consumer class did in this process.
+
+    For WebSocket consumers the fields are what their names say. For HTTP and SSE
+    consumers (:class:`~fast_channels.consumer.http.AsyncHttpConsumer`) a
+    connection is one request: ``open_connections`` counts requests in progress
+    (an open SSE stream is one), ``accepted`` responses with a status below 400,
+    ``denied`` responses with 401 or 403, ``frames_in`` request body chunks,
+    ``frames_out`` response body parts (an SSE batch of events or a keep-alive is
+    one), and ``close_codes`` counts requests by response status (0: the request
+    ended before a response started).
+    """
 
     #: ``module.QualName`` of the consumer class.
     consumer: str
-    #: Connections accepted and not closed yet.
+    #: Connections accepted and not closed yet (HTTP: requests in progress).
     open_connections: int
     #: Handshakes accepted, and refused (``close()`` before ``accept()``, auth).
     accepted: int
@@ -83,7 +93,7 @@ class ConsumerStats:
     #: Frames received from clients and sent to them.
     frames_in: int
     frames_out: int
-    #: Exceptions raised by handlers (the socket was closed with 1011).
+    #: Exceptions raised by handlers (the socket was closed with 1011; HTTP: a 500).
     handler_errors: int
     #: Closes of accepted connections by close code (client's or server's).
     close_codes: dict[int, int]
