@@ -406,3 +406,88 @@ async def test_groups_on_a_layer_without_groups_is_a_clear_error(
         with caplog.at_level(logging.ERROR, logger="fast_channels.consumer"):
             assert await ws.connect() == (False, 1011)
     assert "RoomConsumer.groups is set but the NoGroupsLayer" in caplog.text
+
+
+class LayerSide(AsyncWebsocketConsumer):
+    """Handlers of layer messages that fail or stop; the ASGI side idles meanwhile."""
+
+    groups: ClassVar[list[str]] = ["side"]
+    disconnects: ClassVar[list[int]] = []
+
+    async def side_boom(self, event: dict[str, Any]) -> None:
+        raise RuntimeError("layer handler exploded")
+
+    async def side_stop(self, event: dict[str, Any]) -> None:
+        await self.close(4000)
+        raise StopConsumer
+
+    async def disconnect(self, code: int) -> None:
+        self.disconnects.append(code)
+
+
+async def test_a_failing_layer_handler_stops_the_idle_asgi_side_with_1011(
+    layer: InMemoryChannelLayer, caplog: pytest.LogCaptureFixture
+) -> None:
+    LayerSide.disconnects = []
+    async with WebsocketCommunicator(LayerSide.as_asgi(), "/") as ws:
+        assert (await ws.connect())[0]
+        with caplog.at_level(logging.ERROR, logger="fast_channels.consumer"):
+            await layer.group_send("side", {"type": "side.boom"})
+            assert await ws.receive_close() == 1011
+            await ws.wait()
+    assert LayerSide.disconnects == [1011]
+    assert "layer handler exploded" in caplog.text
+    assert layer._groups.get("side", {}) == {}  # left the group on the way out
+
+
+async def test_stop_consumer_from_a_layer_handler_ends_the_connection(
+    layer: InMemoryChannelLayer,
+) -> None:
+    LayerSide.disconnects = []
+    async with WebsocketCommunicator(LayerSide.as_asgi(), "/") as ws:
+        assert (await ws.connect())[0]
+        await layer.group_send("side", {"type": "side.stop"})
+        assert await ws.receive_close() == 4000
+        await ws.wait()
+        assert ws.task.done() and not ws.task.cancelled()
+    assert LayerSide.disconnects == []  # StopConsumer is a plain stop, not an error
+
+
+async def test_cancelling_the_connection_task_is_passed_on_and_stops_the_layer_loop(
+    layer: InMemoryChannelLayer,
+) -> None:
+    async with WebsocketCommunicator(LayerSide.as_asgi(), "/") as ws:
+        assert (await ws.connect())[0]
+        tasks_before = len(asyncio.all_tasks())
+        ws.task.cancel()  # what a server does to a connection at shutdown
+        with pytest.raises(asyncio.CancelledError):
+            await ws.task
+        assert len(asyncio.all_tasks()) < tasks_before  # the layer loop ended too
+    assert layer._groups.get("side", {}) == {}
+
+
+async def test_a_layer_handler_failing_as_the_client_leaves_does_not_cancel_the_clean_up(
+    layer: InMemoryChannelLayer, caplog: pytest.LogCaptureFixture
+) -> None:
+    sent: list[dict[str, Any]] = []
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    inbox.put_nowait({"type": "websocket.connect"})
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "websocket", "path": "/", "headers": [], "query_string": b""}
+    task = asyncio.create_task(LayerSide.as_asgi()(scope, inbox.get, send))
+    for _ in range(100):
+        if layer._groups.get("side"):
+            break
+        await asyncio.sleep(0.01)
+    # In one turn of the loop: the layer loop's handler fails and the client's disconnect
+    # arrives, so the ASGI side is already stopping when the layer loop's end is reported.
+    await layer.group_send("side", {"type": "side.boom"})
+    inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
+    with caplog.at_level(logging.ERROR, logger="fast_channels.consumer"):
+        await asyncio.wait_for(task, 5)  # ends normally: not cancelled mid clean-up
+    assert not task.cancelled()
+    assert layer._groups.get("side", {}) == {}  # the clean-up ran to its end
+    assert "layer handler exploded" in caplog.text  # and the failure was not lost

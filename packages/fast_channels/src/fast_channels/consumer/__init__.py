@@ -56,7 +56,8 @@ logged and the socket closed with 1011.
 
 from __future__ import annotations
 
-from .base import AsyncConsumer, ConsumerApp
+from .app import ConsumerApp
+from .base import AsyncConsumer
 from .http import AsyncHttpConsumer
 from .sse import AsyncSseConsumer
 from .websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer

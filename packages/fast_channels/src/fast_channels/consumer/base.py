@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from functools import partial
 from typing import Any, ClassVar
 
 from ..exceptions import InvalidMessageType, StopConsumer
 from ..layers.base import BaseChannelLayer
 from ..layers.registry import get_channel_layer
 from ..types import Message, Receive, Scope, Send
+from .app import ConsumerApp as ConsumerApp  # re-exported: its home before app.py
 from .group_state import GroupStateMixin
 from .handler_names import _api_names, get_handler_name
 
@@ -27,27 +27,6 @@ logger = logging.getLogger("fast_channels.consumer")
 
 # Message types of the ASGI protocols: dispatched only when the server sends them.
 _SERVER_TYPES = ("websocket.", "http.", "lifespan.")
-
-
-class ConsumerApp:
-    """The ASGI application returned by :meth:`AsyncConsumer.as_asgi`.
-
-    It is an object rather than a function on purpose: Starlette's
-    ``WebSocketRoute`` wraps plain functions as ``WebSocket``-session endpoints,
-    but hands the raw ASGI triple to any other callable. Each call builds a fresh
-    consumer instance, so state never leaks between connections.
-    """
-
-    def __init__(self, consumer_class: type[AsyncConsumer], initkwargs: dict[str, Any]) -> None:
-        self.consumer_class = consumer_class
-        self.initkwargs = initkwargs
-        self.__name__ = consumer_class.__name__  # routers and logs show a readable name
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.consumer_class(**self.initkwargs)(scope, receive, send)
-
-    def __repr__(self) -> str:
-        return f"<ConsumerApp {self.consumer_class.__qualname__}>"
 
 
 class AsyncConsumer(GroupStateMixin):
@@ -215,19 +194,33 @@ class AsyncConsumer(GroupStateMixin):
         if me is None:  # ASGI servers run each connection in a task; a bare loop call does not
             raise RuntimeError(f"{type(self).__name__} must run inside an asyncio task.")
         reader = asyncio.create_task(self._layer_loop(layer, self.channel_name))
-        stop = partial(_stop_asgi_loop, me)
+        stop = _StopOnLayerEnd(me)
         reader.add_done_callback(stop)  # it never returns: it ended with an exception
+        raised = False
         try:
             await self._asgi_loop(receive)
         except asyncio.CancelledError:
-            # Cancelled by stop() alone: raise what ended the layer loop instead.
-            if reader.done() and not reader.cancelled() and me.uncancel() == 0:
-                reader.result()
+            if stop.fired and me.uncancel() == 0:  # cancelled by stop() alone
+                raised = True
+                reader.result()  # raise what ended the layer loop instead
             raise
         finally:
+            stop.task = None  # a callback already scheduled must not cancel the clean-up
             reader.remove_done_callback(stop)
             reader.cancel()
             await asyncio.wait((reader,))
+            if not raised and not reader.cancelled():
+                self._report_layer_end(reader.exception())
+
+    def _report_layer_end(self, exc: BaseException | None) -> None:
+        # The layer loop ended on its own while the ASGI side was stopping anyway (the
+        # client left at the same moment): what ended it must not vanish.
+        if exc is not None and not isinstance(exc, StopConsumer):
+            logger.error(
+                "%s: a channel layer handler failed as the connection ended",
+                type(self).__name__,
+                exc_info=exc,
+            )
 
     async def _asgi_loop(self, receive: Receive) -> None:
         lock, dispatch = self._lock, self.dispatch
@@ -299,10 +292,20 @@ class AsyncConsumer(GroupStateMixin):
         return name
 
 
-def _stop_asgi_loop(asgi_task: asyncio.Task[Any], reader: asyncio.Task[None]) -> None:
-    """The layer loop ended (a handler raised, StopConsumer, the layer failed): stop."""
-    if not reader.cancelled():
-        asgi_task.cancel()
+class _StopOnLayerEnd:
+    """Done callback of the layer loop: it ended (a handler raised, StopConsumer, the
+    layer failed), so cancel the task running the ASGI loop, while that loop runs."""
+
+    __slots__ = ("fired", "task")
+
+    def __init__(self, task: asyncio.Task[Any]) -> None:
+        self.task: asyncio.Task[Any] | None = task
+        self.fired = False
+
+    def __call__(self, reader: asyncio.Task[None]) -> None:
+        if self.task is not None and not reader.cancelled():
+            self.fired = True
+            self.task.cancel()
 
 
 # The mixin's API (group_resume, presence_info...) is the library's too.

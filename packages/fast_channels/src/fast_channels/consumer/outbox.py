@@ -17,7 +17,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from types import CoroutineType
-from typing import Any, cast
+from typing import Any
 
 from ..types import Message, Send
 from .limits import SLOW_CLIENT
@@ -101,7 +101,8 @@ class Outbox:
         # Nothing ahead of this frame: start sending it right here. The server only
         # waits when the client's socket is full, so most sends finish in this first
         # step and need no task; a send that has to wait is finished by the writer.
-        coro = _coroutine(self._send(message))
+        started = self._send(message)
+        coro = started if type(started) is CoroutineType else _coroutine(started)  # no call
         try:
             waiting_on = coro.send(None)
         except StopIteration:
@@ -181,8 +182,8 @@ class Outbox:
 
 
 def _coroutine(awaitable: Awaitable[None]) -> Coroutine[Any, Any, None]:
-    if type(awaitable) is CoroutineType or isinstance(awaitable, Coroutine):  # fast path first
-        return cast(Coroutine[Any, Any, None], awaitable)
+    if isinstance(awaitable, Coroutine):
+        return awaitable
 
     async def wrapper() -> None:  # an ASGI send may return any awaitable
         await awaitable

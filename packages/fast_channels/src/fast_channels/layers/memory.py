@@ -65,9 +65,10 @@ class _Channel:
     __slots__ = ("messages", "waiters")
 
     def __init__(self) -> None:
-        self.messages: deque[_Item] = deque()
-        # A list, not a deque: it rarely holds more than one receiver, and an empty
-        # deque costs 600 bytes, for each channel of each of 10,000 idle consumers.
+        # Made when a message first has to wait, and the waiters a list, not a deque:
+        # an empty deque costs 600 bytes, for each of 10,000 idle consumers' channels,
+        # and there is rarely more than one receiver.
+        self.messages: deque[_Item] | None = None
         self.waiters: list[asyncio.Future[_Item]] = []
 
 
@@ -267,7 +268,7 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
         kept: dict[str, _Channel] = {}
         for name, state in self._channels.items():
             if state.waiters:
-                state.messages.clear()
+                state.messages = None
                 kept[name] = state
                 self._checks.append((check_at, name))
         self._channels = kept
@@ -307,6 +308,8 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
                 continue
             return True
         messages = state.messages
+        if messages is None:
+            messages = state.messages = deque()
         if requeue:
             messages.appendleft(item)
             return True
@@ -342,7 +345,7 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
             else:
                 del self._channels[name]
 
-    def _drop_expired(self, messages: deque[_Item], now: float) -> None:
+    def _drop_expired(self, messages: deque[_Item] | None, now: float) -> None:
         expired = 0
         while messages and messages[0][0] <= now:
             messages.popleft()

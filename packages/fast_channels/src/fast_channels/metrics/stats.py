@@ -82,7 +82,7 @@ def _gauges(layer: BaseChannelLayer) -> _Gauges:
 
     if isinstance(layer, InMemoryChannelLayer):
         channels = list(layer._channels.values())
-        buffered = sum(len(c.messages) for c in channels)
+        buffered = sum(len(c.messages or ()) for c in channels)  # None: nothing ever waited
         return len(channels), buffered, len(layer._groups), len(layer._memberships), 0
     if "fast_channels.layers.redis" not in sys.modules:  # no Redis layer exists then
         return _NONE
