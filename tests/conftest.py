@@ -12,6 +12,7 @@ import pytest
 from fast_channels.layers import registry
 
 from sandbox.redis_process import RedisProcess
+from tests.integration.redis.cluster_fixture import ClusterUnavailable, RedisCluster, start_cluster
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +27,42 @@ def redis_url() -> Iterator[str]:
         return
     with RedisProcess() as server:
         yield server.url
+
+
+@pytest.fixture(scope="session")
+def _session_cluster() -> Iterator[RedisCluster]:
+    try:
+        cluster = start_cluster()
+    except ClusterUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def redis_cluster(_session_cluster: RedisCluster) -> RedisCluster:
+    """The session's Redis Cluster (3 masters, 3 replicas), emptied before each test.
+
+    For tests that leave its topology alone; tests that kill nodes, fail over
+    or reshard use ``fresh_redis_cluster``.
+    """
+    _session_cluster.flush()
+    return _session_cluster
+
+
+@pytest.fixture
+def fresh_redis_cluster() -> Iterator[RedisCluster]:
+    """A Redis Cluster of its own for a test that breaks it; stopped afterwards."""
+    try:
+        cluster = start_cluster()
+    except ClusterUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture
