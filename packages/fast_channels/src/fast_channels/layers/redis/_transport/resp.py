@@ -38,3 +38,13 @@ def pack_publish(name: bytes, payload: bytes) -> bytes:
         len(payload),
         payload,
     )
+
+
+def pack_spublish(name: bytes, payload: bytes) -> bytes:
+    """The RESP encoding of ``SPUBLISH name payload`` (sharded pub/sub on a cluster)."""
+    return b"*3\r\n$8\r\nSPUBLISH\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n" % (
+        len(name),
+        name,
+        len(payload),
+        payload,
+    )
