@@ -208,7 +208,8 @@ class RedisChannelLayer(SyncSendLayer, RedisGroupState):
         index = self._conns.shard_for(list_key)
         capacity = self.get_capacity(channel)
         args = (entry, capacity, int(self.expiry * 1000), channel)
-        pushed = await SEND(self._conns.pipe(index), (list_key, count_key), args)
+        keys = (list_key, count_key) if count_key else (list_key,)
+        pushed = await SEND(self._conns.pipe(index), keys, args)
         if not pushed:
             raise ChannelFull(
                 f"Channel {channel!r} already holds {capacity} messages: nothing was sent. "
