@@ -184,6 +184,63 @@ class RedisCluster:
             time.sleep(0.1)
         raise TimeoutError(f"cluster not ok within {timeout}s: {last}")
 
+    def migrate_slot(self, slot: int, target: ClusterNode, pause: float = 0.0) -> None:
+        """Move ``slot`` to ``target`` by hand, as ``redis-cli --cluster reshard`` does.
+
+        IMPORTING/MIGRATING, MIGRATE of every key, then (after ``pause`` seconds,
+        while clients get ASK for keys already moved) SETSLOT NODE on every master,
+        after which they get MOVED. Blocking: run it in a thread while traffic flows.
+        """
+        source = self.owner(slot)
+        source_id, target_id = self.node_id(source), self.node_id(target)
+        with target.client() as dst, source.client() as src:
+            dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
+            src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
+            while keys := src.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100):
+                src.execute_command("MIGRATE", "127.0.0.1", target.port, "", 0, 5000, "KEYS", *keys)
+            time.sleep(pause)
+            while keys := src.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100):
+                src.execute_command("MIGRATE", "127.0.0.1", target.port, "", 0, 5000, "KEYS", *keys)
+            dst.execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
+            src.execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
+        for node in self.masters():
+            if node not in (source, target):
+                with node.client() as client:
+                    client.execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
+
+    def command_calls(self, node: ClusterNode, command: str) -> int:
+        """How often ``node`` ran ``command`` (INFO commandstats)."""
+        with node.client() as client:
+            stats = client.info("commandstats").get(f"cmdstat_{command.lower()}", {})
+        return int(stats.get("calls", 0))
+
+    def wait_replicated(self, master: ClusterNode, timeout: float = 10.0) -> None:
+        """Block until ``master``'s replica has every write the master has."""
+        replica = self.replica_of(master)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with master.client() as m, replica.client() as r:
+                offset = int(m.info("replication")["master_repl_offset"])
+                if int(r.info("replication").get("slave_repl_offset", -1)) >= offset:
+                    return
+            time.sleep(0.02)
+        raise TimeoutError(f"replica {replica.port} did not catch up with {master.port}")
+
+    def wait_master(self, node: ClusterNode, timeout: float = 30.0) -> float:
+        """Block until ``node`` is a master serving slots; return the seconds waited."""
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            try:
+                with node.client() as client:
+                    role = client.info("replication")["role"]
+                    state = client.execute_command("CLUSTER", "INFO")
+                if role == "master" and "cluster_state:ok" in state:
+                    return time.monotonic() - start
+            except redis.RedisError:
+                pass
+            time.sleep(0.05)
+        raise TimeoutError(f"node {node.port} did not become a master within {timeout}s")
+
     def flush(self) -> None:
         for node in self.masters():
             with node.client() as client:

@@ -70,6 +70,10 @@ class ClusterPipe(ShardPipe):
             target = self._conns.redirected(exc)
             if target is None or asking:
                 raise
+        except ChannelLayerConnectionError as exc:
+            # A dead or demoted node: its slots may have a new master by now.
+            self._conns.note_error(exc)
+            raise
         index, ask = target
         return await ShardPipe.call(self._conns.pipe(index), command, asking=ask)
 
