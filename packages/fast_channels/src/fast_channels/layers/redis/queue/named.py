@@ -90,10 +90,13 @@ class NamedReader:
         loop = asyncio.get_running_loop()
         failing_since = failover_since = 0.0
         while self.mailbox.has_waiters:
-            index = self._index
-            client = self._conns.client(index)
-            where = self._conns.hosts[index].describe()
+            where = self._conns.hosts[self._index].describe()
             try:
+                if self._conns.clustered:  # the slot table first: no MOVED to start with
+                    await self._conns.shard_indices()
+                index = self._index
+                client = self._conns.client(index)
+                where = self._conns.hosts[index].describe()
                 async with guarded(self._conns, index, self._block + COMMAND_TIMEOUT):
                     popped = await client.brpop([self._key], timeout=self._block)  # type: ignore[misc, arg-type]  # sync-or-async stub; float seconds are fine
             except Exception as exc:  # the reader must not die: each kind has its answer

@@ -174,8 +174,9 @@ class InboxReader:
             try:
                 entries = await self._fetch()
             except Exception as exc:  # the reader must outlive any error: classify, wait, retry
+                where = self._where  # before note_error() may point the inbox elsewhere
                 self._conns.note_error(exc)
-                fault, delay = trouble.failed(exc, self._where)
+                fault, delay = trouble.failed(exc, where)
                 if fault is Fault.PERMANENT:
                     # Nothing reaches these channels until someone fixes the setup:
                     # tell the receivers rather than leave them hanging; retry slowly.
@@ -212,6 +213,8 @@ class InboxReader:
                 del self.mailboxes[channel]
 
     async def _fetch(self) -> list[bytes]:
+        if self._conns.clustered:
+            await self._conns.shard_indices()  # the slot table first: no MOVED to start with
         index = self._index
         if self._conn is not None and self._conn_index != index:
             await self._drop_connection()  # the inbox's slot moved to another node
