@@ -19,7 +19,7 @@ the same binary (Redis >= 7), both on loopback. For each layer (``queue`` =
   their queues spread over every slot (the cluster's worst case: one script
   per slot, all of a node's in one write).
 
-Each side runs ``--repeat`` times; the best is reported with the cost ratio
+Each side runs ``--repeat`` times, single first; the best is reported with the cost ratio
 cluster/single (for throughput: single/cluster, so above 1 means the cluster
 costs more per message) and this process's CPU per unit. Target: at most 1.3x.
 """
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import statistics
 import time
@@ -80,9 +81,7 @@ async def latency(make: Make, pings: int) -> float:
 async def group(make: Make, members: int, broadcasts: int, named: bool = False) -> float:
     async with make(capacity=broadcasts + 10) as layer:
         group_name = f"bench{uuid.uuid4().hex[:6]}"
-        channels = [
-            f"named.{i}" if named else await layer.new_channel() for i in range(members)
-        ]
+        channels = [f"named.{i}" if named else await layer.new_channel() for i in range(members)]
         for channel in channels:
             await layer.group_add(group_name, channel)
         await layer.group_send(group_name, MESSAGE)  # warm up: scripts, slot table
@@ -113,14 +112,16 @@ async def group(make: Make, members: int, broadcasts: int, named: bool = False) 
         return members * broadcasts / elapsed
 
 
-async def best(runs: int, make: Callable[[], Awaitable[float]], units: int) -> tuple[float, float]:
-    """Each run's result (the best kept by the caller) and the least CPU us per unit."""
+async def best(
+    runs: int, make: Callable[[], Awaitable[float]], higher_is_better: bool, units: int
+) -> tuple[float, float]:
+    """Best result of ``runs``, and the least CPU microseconds (this process) per unit."""
     results, cpu = [], []
     for _ in range(runs):
         start = time.process_time()
         results.append(await make())
         cpu.append((time.process_time() - start) / units * 1e6)
-    return results[0] if runs == 1 else statistics.median(results), min(cpu)
+    return (max(results) if higher_is_better else min(results)), min(cpu)
 
 
 def factory(cls: type[Layer], **where: Any) -> Make:
@@ -133,35 +134,39 @@ def factory(cls: type[Layer], **where: Any) -> Make:
     return make
 
 
-async def main(single_url: str, seeds: list[str], args: argparse.Namespace) -> None:
-    scenarios: list[tuple[str, str, bool, Callable[[Make], Awaitable[float]], int]] = []
-    for kind, cls in (("queue", RedisChannelLayer), ("pubsub", RedisPubSubChannelLayer)):
-        m, p, n, b = args.messages, args.pings, args.members, args.broadcasts
-        scenarios += [
-            (f"{kind} p2p", "msg/s", True, lambda make, m=m: p2p(make, m), m),
-            (f"{kind} latency p50", "us", False, lambda make, p=p: latency(make, p), p),
-            (f"{kind} group x{n}", "deliv/s", True, lambda make, n=n, b=b: group(make, n, b), n * b),
+Scenario = tuple[str, str, bool, Callable[..., Awaitable[float]], tuple[Any, ...], int]
+
+
+def scenarios(args: argparse.Namespace) -> list[Scenario]:
+    """(name, unit, higher is better, function, its arguments after make, units)."""
+    m, p, n, b = args.messages, args.pings, args.members, args.broadcasts
+    found: list[Scenario] = []
+    for kind in ("queue", "pubsub"):
+        found += [
+            (f"{kind} p2p", "msg/s", True, p2p, (m,), m),
+            (f"{kind} latency p50", "us", False, latency, (p,), p),
+            (f"{kind} group x{n}", "deliv/s", True, group, (n, b), n * b),
         ]
-        if cls is RedisChannelLayer:
-            scenarios.append(
-                (
-                    f"{kind} group x{n} named",
-                    "deliv/s",
-                    True,
-                    lambda make, n=n, b=b: group(make, n, b, named=True),
-                    n * b,
-                )
-            )
+        if kind == "queue":
+            found.append((f"{kind} group x{n} named", "deliv/s", True, group, (n, b, True), n * b))
+    return found
+
+
+async def main(single_url: str, seeds: list[str], args: argparse.Namespace) -> None:
     print(
         f"{'scenario':<26}{'unit':>8}{'single':>10}{'cluster':>10}{'cost x':>8}"
         f"{'cpu us single':>15}{'cluster':>9}{'cpu x':>7}"
     )
-    for name, unit, higher, run, units in scenarios:
+    for name, unit, higher, run, params, units in scenarios(args):
         cls = RedisChannelLayer if name.startswith("queue") else RedisPubSubChannelLayer
         single_make = factory(cls, hosts=[single_url])
         cluster_make = factory(cls, cluster_nodes=seeds)
-        single, single_cpu = await best(args.repeat, lambda: run(single_make), units)
-        cluster, cluster_cpu = await best(args.repeat, lambda: run(cluster_make), units)
+        single, single_cpu = await best(
+            args.repeat, functools.partial(run, single_make, *params), higher, units
+        )
+        cluster, cluster_cpu = await best(
+            args.repeat, functools.partial(run, cluster_make, *params), higher, units
+        )
         cost = single / cluster if higher else cluster / single
         print(
             f"{name:<26}{unit:>8}{single:>10.0f}{cluster:>10.0f}{cost:>8.2f}"

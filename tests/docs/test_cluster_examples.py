@@ -41,9 +41,7 @@ async def test_both_cluster_layers_deliver_direct_and_group_messages(
                 await layer.group_add("docs.room", channel)
             await layer.group_send("docs.room", {"type": "docs.hello"})
             for channel in channels:
-                assert await asyncio.wait_for(layer.receive(channel), 5) == {
-                    "type": "docs.hello"
-                }
+                assert await asyncio.wait_for(layer.receive(channel), 5) == {"type": "docs.hello"}
             await layer.send(channels[0], {"type": "docs.direct"})
             assert (await asyncio.wait_for(layer.receive(channels[0]), 5))["type"] == (
                 "docs.direct"
