@@ -231,3 +231,21 @@ async def test_point_to_point_is_one_round_trip_once_the_slots_are_known(
     await asyncio.sleep(0.2)
     for i in range(12):
         assert sum((await _writes_per_node(layer.send(f"warm.{i}", {"type": "x"}))).values()) == 1
+
+
+async def test_group_send_honours_capacity_per_member_across_slots(
+    make_layer: Callable[..., AnyLayer],
+) -> None:
+    layer = make_layer(capacity=5, channel_capacity={"tiny.*": 1})
+    assert isinstance(layer, RedisChannelLayer)
+    local = await layer.new_channel()
+    members = ["tiny.a", "tiny.b", "roomy.a", "roomy.b", local]
+    for channel in members:
+        await layer.group_add("caps", channel)
+    await layer.group_send("caps", {"type": "first"})
+    await layer.group_send("caps", {"type": "second"})  # the tiny ones are full: skipped
+    assert layer.dropped_messages == 2
+    for channel in members:
+        expected = ["first"] if channel.startswith("tiny") else ["first", "second"]
+        got = [(await asyncio.wait_for(layer.receive(channel), 5))["type"] for _ in expected]
+        assert got == expected

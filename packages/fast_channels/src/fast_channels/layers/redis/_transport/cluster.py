@@ -78,7 +78,11 @@ class ClusterPipe(ShardPipe):
         return await ShardPipe.call(self._conns.pipe(index), command, asking=ask)
 
     async def call_batch(self, commands: Sequence[bytes]) -> list[Any]:
-        results = await super().call_batch(commands)
+        try:
+            results = await super().call_batch(commands)
+        except ChannelLayerConnectionError as exc:
+            self._conns.note_error(exc)
+            raise
         for i, result in enumerate(results):  # the few redirected ones, one by one
             if isinstance(result, RedisReplyError) and self._conns.redirected(result) is not None:
                 try:

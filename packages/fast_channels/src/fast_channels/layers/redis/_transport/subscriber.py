@@ -39,7 +39,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import NamedTuple
 
 from redis.asyncio.connection import AbstractConnection
 from redis.backoff import EqualJitterBackoff
@@ -48,25 +47,14 @@ from redis.exceptions import ResponseError
 from ....exceptions import ChannelLayerConnectionError
 from .callbacks import Callback, Callbacks
 from .dedicated import connect, disconnect
-from .errors import CONNECTION_ERRORS, reply_code, unreachable
+from .errors import CONNECTION_ERRORS, unreachable
 from .faults import is_failover
-from .slots import key_slot, redirection
+from .sharded import PLAIN, SHARDED, SlotMoved, moved_slot, subscribe_chunks
+from .slots import key_slot
 from .tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
-
-class SlotMoved(ChannelLayerConnectionError):
-    """A sharded subscription's slot is served by another cluster node: subscribe there."""
-
-
-class _Commands(NamedTuple):
-    subscribe: str
-    unsubscribe: str
-
-
-_PLAIN = _Commands("SUBSCRIBE", "UNSUBSCRIBE")
-_SHARDED = _Commands("SSUBSCRIBE", "SUNSUBSCRIBE")
 
 #: Reconnect delays: BACKOFF_BASE doubling up to BACKOFF_CAP seconds, with jitter.
 BACKOFF_BASE = 0.05
@@ -109,7 +97,7 @@ class ShardSubscriber:
         self._connect = connect
         #: Redis Cluster sharded pub/sub: SSUBSCRIBE/SUNSUBSCRIBE, ``smessage`` pushes.
         self.sharded = sharded
-        self._commands = _SHARDED if sharded else _PLAIN
+        self._commands = SHARDED if sharded else PLAIN
         self._on_moved = on_moved
         self._on_down = on_down
         self._deliver = deliver
@@ -297,22 +285,14 @@ class ShardSubscriber:
                 self._ponged(response[1])
 
     def _chunks(self, names: list[bytes]) -> list[list[bytes]]:
-        """Names per SUBSCRIBE; one SSUBSCRIBE may only name channels of one slot."""
-        if not self.sharded:
-            return [
-                names[i : i + RESUBSCRIBE_CHUNK] for i in range(0, len(names), RESUBSCRIBE_CHUNK)
-            ]
-        by_slot: dict[int, list[bytes]] = {}
-        for name in names:
-            by_slot.setdefault(key_slot(name), []).append(name)
-        return list(by_slot.values())
+        return subscribe_chunks(names, self.sharded, RESUBSCRIBE_CHUNK)
 
     def _redirected(self, exc: ResponseError) -> bool:
         """A MOVED reply to an SSUBSCRIBE: hand that slot's names over (True), else False."""
-        moved = redirection(reply_code(exc), str(exc)) if self.sharded else None
-        if moved is None:
+        slot = moved_slot(exc) if self.sharded else None
+        if slot is None:
             return False
-        self._moved([n for n in self.names if key_slot(n) == moved.slot], exc)
+        self._moved([n for n in self.names if key_slot(n) == slot], exc)
         return True
 
     def _moved(self, names: list[bytes], exc: ResponseError | None) -> None:

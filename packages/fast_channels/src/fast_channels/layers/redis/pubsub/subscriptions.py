@@ -21,15 +21,11 @@ from ....exceptions import ChannelLayerConnectionError
 from .._transport.callbacks import Callback
 from .._transport.seam import Connections
 from .._transport.slots import tag
-from .._transport.subscriber import ShardSubscriber, SlotMoved
+from .._transport.subscriber import ShardSubscriber
+from .following import SlotFollower
 from .inbox import Inbox, Route
 
 logger = logging.getLogger(__name__)
-
-#: Subscribes of one name that may be answered with MOVED before giving up.
-MOVE_ATTEMPTS = 4
-#: Seconds before the first retry of a subscription following its slot (doubling to 1 s).
-FOLLOW_DELAY = 0.05
 
 
 class _Unused(NamedTuple):
@@ -59,7 +55,6 @@ class LoopSubscriptions:
         #: A cluster: names are hash tags (a channel's slot is its name's), and
         #: subscriptions follow their slot to whichever node serves it.
         self._tagged = conns.clustered
-        self._rehoming: asyncio.Future[None] | None = None
         self._on_drop = on_drop
         self._on_disconnect = on_disconnect
         self._on_reconnect = on_reconnect
@@ -67,6 +62,7 @@ class LoopSubscriptions:
         self.inboxes: dict[str, Inbox] = {}
         self.groups: dict[str, dict[str, None]] = {}
         self.routes: dict[bytes, Route] = {}
+        self._follower = SlotFollower(conns, self.routes, self.subscriber) if self._tagged else None
 
     def channel_key(self, channel: str) -> bytes:
         return (self._channel_prefix + (tag(channel) if self._tagged else channel)).encode()
@@ -79,6 +75,7 @@ class LoopSubscriptions:
     def subscriber(self, shard: int) -> ShardSubscriber:
         subscriber = self.subscribers.get(shard)
         if subscriber is None:
+            follower = self._follower
             subscriber = self.subscribers[shard] = ShardSubscriber(
                 lambda: self._conns.dedicated(shard),
                 self._deliver,
@@ -86,8 +83,8 @@ class LoopSubscriptions:
                 on_disconnect=self._on_disconnect,
                 on_reconnect=self._on_reconnect,
                 sharded=self._tagged,
-                on_moved=self._moved if self._tagged else None,
-                on_down=(lambda: self._node_down(shard)) if self._tagged else None,
+                on_moved=follower.moved if follower else None,
+                on_down=(lambda: follower.node_down(shard)) if follower else None,
             )
         return subscriber
 
@@ -187,8 +184,8 @@ class LoopSubscriptions:
     async def _subscribe(self, key: bytes, shard: int) -> Route:
         route = self.routes[key] = Route(shard, self.loop.create_future())
         try:
-            if self._tagged:
-                await self._subscribe_on_owner(route, key)
+            if self._follower is not None:
+                await self._follower.subscribe(route, key)
             else:
                 await self.subscriber(shard).subscribe(key)
         except BaseException as exc:
@@ -202,60 +199,6 @@ class LoopSubscriptions:
             raise
         route.ready.set_result(None)
         return route
-
-    # Redis Cluster: subscriptions follow their slot --------------------------------
-
-    async def _subscribe_on_owner(self, route: Route, key: bytes) -> None:
-        """SSUBSCRIBE ``key`` on the node serving its slot, following MOVED a few times."""
-        await self._conns.shard_indices()  # reads the slot table on first use
-        for _ in range(MOVE_ATTEMPTS):
-            route.shard = self._conns.shard_for(key.decode())
-            try:
-                await self.subscriber(route.shard).subscribe(key)
-                return
-            except SlotMoved as exc:
-                self._conns.note_error(exc)  # a MOVED names the new owner
-                await self._conns.refresh()
-        raise ChannelLayerConnectionError(
-            f"could not subscribe {key!r}: its cluster slot kept moving; try again"
-        )
-
-    def _moved(self, key: bytes) -> None:
-        """A subscribed name's slot left its node: subscribe it where the slot is now."""
-        route = self.routes.get(key)
-        if route is not None:
-            task = asyncio.ensure_future(self._follow(key, route))
-            task.add_done_callback(_log_failure)
-
-    async def _follow(self, key: bytes, route: Route) -> None:
-        delay = FOLLOW_DELAY
-        while self.routes.get(key) is route:  # until subscribed, or nobody needs it
-            try:
-                await self._conns.refresh()
-                route.shard = self._conns.shard_for(key.decode())
-                await self.subscriber(route.shard).subscribe(key)
-                return
-            except ChannelLayerConnectionError as exc:  # moved again, or the node is down
-                logger.debug("resubscribing %r on its new node: %s; retrying", key, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 1.0)
-
-    def _node_down(self, shard: int) -> None:
-        """A node's subscriber lost its connection: if its slots moved, move its names."""
-        if self._rehoming is None or self._rehoming.done():
-            self._rehoming = asyncio.ensure_future(self._rehome(shard))
-            self._rehoming.add_done_callback(_log_failure)
-
-    async def _rehome(self, shard: int) -> None:
-        try:
-            await self._conns.refresh()
-        except ChannelLayerConnectionError:
-            return  # no node answers: the next failed reconnect asks again
-        old = self.subscriber(shard)
-        for key, route in list(self.routes.items()):
-            if route.shard == shard and self._conns.shard_for(key.decode()) != shard:
-                old.names.discard(key)
-                self._moved(key)
 
     def _detach(self, group: str, channel: str, inbox: Inbox | None) -> _Unused | None:
         """Take ``channel`` out of ``group``; return the subscription to drop, if now unused."""
@@ -294,6 +237,8 @@ class LoopSubscriptions:
             if inbox.release is not None:
                 inbox.release.cancel()
             inbox.fail_waiters(closed)
+        if self._follower is not None:
+            await self._follower.close()
         for subscriber in self.subscribers.values():
             await subscriber.close()
 

@@ -40,4 +40,4 @@ async def group_send_kept(
         return int(skipped)
     shard_args = (now, *cutoffs, *kept, limits.size, limits.ms, payload)
     stamped, *members = await HISTORY_MEMBERS(pipe, script_keys, shard_args)
-    return await layer._push_many([m.decode() for m in members], deadline, stamped)
+    return await layer._push_many(members, deadline, stamped)

@@ -287,7 +287,7 @@ class RedisChannelLayer(SyncSendLayer, RedisGroupState):
             _, skipped = await GROUP_SEND(self._conns.pipe(index), [key], (*args, payload))
         else:
             members = await GROUP_MEMBERS(self._conns.pipe(index), [key], ttls)
-            skipped = await self._push_many([m.decode() for m in members], deadline, payload)
+            skipped = await self._push_many(members, deadline, payload)
         if skipped:
             self.dropped_messages += skipped
             logger.warning(
@@ -297,10 +297,13 @@ class RedisChannelLayer(SyncSendLayer, RedisGroupState):
                 self.dropped_messages,
             )
 
-    async def _push_many(self, members: list[str], deadline: int, payload: bytes) -> int:
+    async def _push_many(self, members: list[bytes], deadline: int, payload: bytes) -> int:
         """Push to members spread over shards or slots (see :mod:`.fanout`)."""
         head = (int(self.expiry * 1000), deadline, payload)
-        return await push_to_members(self._conns, self.prefix, members, self.get_capacity, head)
+        uniform = None if self._has_patterns else self.capacity
+        return await push_to_members(
+            self._conns, self.prefix, members, self.get_capacity, uniform, head
+        )
 
     # Lifecycle ----------------------------------------------------------------------
 

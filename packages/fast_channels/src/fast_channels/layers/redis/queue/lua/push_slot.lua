@@ -1,17 +1,15 @@
 -- A Redis Cluster's push to the members of a group whose queues share one slot.
--- KEYS: per member, its list key and, for a process-local channel, its count
--- hash (every key declared, all in one slot). ARGV: ttl ms, deadline, payload,
--- then (channel, capacity, 1 if it has a count hash else 0) triples.
+-- KEYS: the members' list keys and count hashes, each once, all in one slot.
+-- ARGV: ttl ms, deadline, payload, then per member: channel, capacity, the
+-- index in KEYS of its list and of its count hash (0: a named channel, none).
 -- Returns the number skipped because full.
-local now, ttl, skipped, k = server_ms(), ARGV[1], 0, 1
-for i = 4, #ARGV, 3 do
-  local channel, qkey, hkey = ARGV[i], KEYS[k], ''
-  k = k + 1
-  if ARGV[i + 2] == '1' then
-    hkey = KEYS[k]
-    k = k + 1
-  end
+local now, ttl, skipped = server_ms(), ARGV[1], 0
+for i = 4, #ARGV, 4 do
+  local channel, count = ARGV[i], tonumber(ARGV[i + 3])
+  local hkey = ''
+  if count > 0 then hkey = KEYS[count] end
   local entry = ARGV[2] .. ':' .. channel .. ':' .. ARGV[3]
+  local qkey = KEYS[tonumber(ARGV[i + 2])]
   if push(qkey, hkey, channel, tonumber(ARGV[i + 1]), entry, ttl, now) == 0 then
     skipped = skipped + 1
   end
