@@ -106,8 +106,9 @@ class RedisChannelLayer(SyncSendLayer, RedisGroupState):
       failover (``UNBLOCKED``, ``READONLY``, ``MASTERDOWN``, ``LOADING``: the
       connection is replaced, so Sentinel is asked for the new master) and
       error replies such as ``OOM`` or ``BUSY`` are retried with a capped
-      back-off; a named ``receive()`` rides out a failover for up to 10 s, then
-      raises ``ChannelLayerConnectionError``. ``NOPERM``/``WRONGTYPE`` are
+      back-off; a named ``receive()`` rides out a failover (on a cluster, also a
+      master that went away) for up to 10 s, then raises
+      ``ChannelLayerConnectionError``. ``NOPERM``/``WRONGTYPE`` are
       logged once and make waiting receives raise that error;
     - a message that cannot be decoded (another serializer or key) or a
       malformed entry is logged with its channel and skipped; the rest arrive;

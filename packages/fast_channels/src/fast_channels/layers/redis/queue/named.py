@@ -104,7 +104,9 @@ class NamedReader:
                 fault, delay = trouble.failed(exc, where)
                 now = loop.time()
                 failing_since = failing_since or now
-                if fault is Fault.FAILOVER:
+                # On a cluster a node that went away is a failover in progress: its
+                # replica takes the slot over within seconds (cluster-node-timeout).
+                if fault is Fault.FAILOVER or (fault is Fault.CONNECTION and self._conns.clustered):
                     failover_since = failover_since or now
                     # Idle connections may point at the demoted master: new ones ask again.
                     await client.connection_pool.disconnect(inuse_connections=False)
