@@ -5,7 +5,8 @@ Run from the repository root:
     uv run python -m bench.redis_cluster [--messages 10000] [--pings 1000]
         [--members 1000] [--broadcasts 30] [--repeat 3]
 
-Starts a private Redis Cluster (three masters, three replicas, see
+Starts a private Redis Cluster of three masters (``--replicas 1`` adds a replica
+to each; by default none, so neither side pays for replication; see
 ``tests/integration/redis/cluster_fixture.py``) and a single redis-server of
 the same binary (Redis >= 7), both on loopback. For each layer (``queue`` =
 ``RedisChannelLayer``, ``pubsub`` = ``RedisPubSubChannelLayer``):
@@ -193,12 +194,18 @@ if __name__ == "__main__":
     parser.add_argument("--members", type=int, default=1_000)
     parser.add_argument("--broadcasts", type=int, default=30)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=0,
+        help="replicas per master (default 0: like the single server, nobody to replicate to)",
+    )
     arguments = parser.parse_args()
     server, _ = find_binaries()
     os.environ["REDIS_SERVER"] = server  # the single node runs the cluster's binary too
     from sandbox.redis_process import RedisProcess
 
-    cluster = start_cluster()
+    cluster = start_cluster(replicas=arguments.replicas)
     try:
         with RedisProcess() as single_server:
             asyncio.run(main(single_server.url, cluster.seeds, arguments))

@@ -252,12 +252,16 @@ class RedisCluster:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_cluster(timeout: float = 30.0) -> RedisCluster:
-    """Start six nodes, create the cluster, wait until every node says ``cluster_state:ok``."""
+def start_cluster(timeout: float = 30.0, replicas: int = 1) -> RedisCluster:
+    """Start six nodes, create the cluster, wait until every node says ``cluster_state:ok``.
+
+    ``replicas=0`` makes three masters and nothing else (for benchmarks that
+    compare with one server that replicates to nobody either).
+    """
     server, cli = find_binaries()
     root = Path(tempfile.mkdtemp(prefix="fc-cluster-"))
     ports: list[int] = []
-    while len(ports) < 6:
+    while len(ports) < 3 * (1 + replicas):
         port = free_port()
         # The cluster bus listens on port + 10000: it must be free (and a valid port) too.
         if port not in ports and port + 10000 < 65536:
@@ -270,11 +274,11 @@ def start_cluster(timeout: float = 30.0) -> RedisCluster:
         _wait_ping(nodes)
         subprocess.run(
             [cli, "--cluster", "create", *[f"127.0.0.1:{n.port}" for n in nodes],
-             "--cluster-replicas", "1", "--cluster-yes"],
+             "--cluster-replicas", str(replicas), "--cluster-yes"],
             check=True, capture_output=True, timeout=timeout,
         )  # fmt: skip
         cluster.wait_ok(timeout)
-        _wait_replicas(cluster, timeout)
+        _wait_replicas(cluster, 3 * replicas, timeout)
     except BaseException:
         cluster.stop()
         raise
@@ -295,7 +299,7 @@ def _wait_ping(nodes: list[ClusterNode], timeout: float = 10.0) -> None:
                 time.sleep(0.05)
 
 
-def _wait_replicas(cluster: RedisCluster, timeout: float) -> None:
+def _wait_replicas(cluster: RedisCluster, expected: int, timeout: float) -> None:
     """Every replica linked to its master, so a failover promotes one with the data."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -305,7 +309,7 @@ def _wait_replicas(cluster: RedisCluster, timeout: float) -> None:
                 info = client.info("replication")
             if info["role"] == "slave" and info.get("master_link_status") == "up":
                 linked += 1
-        if linked == 3:
+        if linked == expected:
             return
         time.sleep(0.1)
     raise TimeoutError("cluster replicas did not link to their masters")
