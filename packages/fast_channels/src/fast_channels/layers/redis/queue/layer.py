@@ -287,7 +287,8 @@ class RedisChannelLayer(SyncSendLayer, RedisGroupState):
             args = (*ttls, self.prefix, self.capacity, int(self.expiry * 1000), deadline)
             _, skipped = await GROUP_SEND(self._conns.pipe(index), [key], (*args, payload))
         else:
-            members = await GROUP_MEMBERS(self._conns.pipe(index), [key], ttls)
+            joined = await GROUP_MEMBERS(self._conns.pipe(index), [key], ttls)
+            members = joined.split(b"\n") if joined else []
             skipped = await self._push_many(members, deadline, payload)
         if skipped:
             self.dropped_messages += skipped
