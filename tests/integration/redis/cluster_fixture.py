@@ -208,6 +208,23 @@ class RedisCluster:
                 with node.client() as client:
                     client.execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
 
+    def add_master(self) -> ClusterNode:
+        """Start a seventh node and join it as an empty master (``--cluster add-node``)."""
+        port = free_port()
+        while port + 10000 >= 65536 or any(n.port == port for n in self.nodes):
+            port = free_port()
+        node = ClusterNode(port, self.root / str(port), self.nodes[0].server)
+        self.nodes.append(node)
+        node.start()
+        _wait_ping([node])
+        subprocess.run(
+            [self.cli, "--cluster", "add-node", f"127.0.0.1:{port}",
+             f"127.0.0.1:{self.live()[0].port}"],
+            check=True, capture_output=True, timeout=30,
+        )  # fmt: skip
+        self.wait_ok()
+        return node
+
     def command_calls(self, node: ClusterNode, command: str) -> int:
         """How often ``node`` ran ``command`` (INFO commandstats)."""
         with node.client() as client:

@@ -1,9 +1,9 @@
 """Both Redis layers while a real Redis Cluster changes under them.
 
 Each test gets a cluster of its own (``fresh_redis_cluster``): a live reshard
-(MOVED and ASK while messages flow), a graceful ``CLUSTER FAILOVER`` and a
-SIGKILLed master whose replica is promoted. The queue layer must lose nothing
-it acknowledged (within capacity); pub/sub must resume within
+(MOVED and ASK while messages flow, one slot to a node added meanwhile), a
+graceful ``CLUSTER FAILOVER`` and a SIGKILLed master whose replica is promoted.
+The queue layer must lose nothing it acknowledged (within capacity); pub/sub must resume within
 :data:`PUBSUB_RESUME_BOUND` seconds, the bound the docs give (measured times are
 printed; with ``cluster-node-timeout 2000`` they were a few seconds).
 """
@@ -63,16 +63,37 @@ async def _send_until_ok(layer: AnyLayer, channel: str, message: dict[str, Any])
 
 
 async def _traffic(
-    sender: AnyLayer, channels: list[str], count: int, interval: float
+    sender: AnyLayer,
+    channels: list[str],
+    count: int,
+    interval: float,
+    until: asyncio.Event | None = None,
 ) -> dict[str, list[int]]:
-    """Send ``count`` numbered messages to each channel, one every ``interval`` seconds."""
+    """Send numbered messages to each channel, one every ``interval`` seconds.
+
+    At least ``count``; with ``until``, also until it is set, and ``count`` more after.
+    """
     sent: dict[str, list[int]] = {c: [] for c in channels}
-    for i in range(count):
+    i = extra = 0
+    while i < count or (until is not None and (not until.is_set() or extra < count)):
         for channel in channels:
             await _send_until_ok(sender, channel, {"type": "seq", "i": i})
             sent[channel].append(i)
+        extra += 1 if until is not None and until.is_set() else 0
+        i += 1
         await asyncio.sleep(interval)
     return sent
+
+
+async def _collect(layer: AnyLayer, channel: str, got: list[int]) -> None:
+    while True:
+        got.append((await layer.receive(channel))["i"])
+
+
+async def _until(condition: Callable[[], bool], limit: float) -> None:
+    async with asyncio.timeout(limit):
+        while not condition():  # noqa: ASYNC110  (lists other tasks fill; cheap to poll)
+            await asyncio.sleep(0.01)
 
 
 async def _drain(layer: AnyLayer, channel: str, count: int, limit: float) -> list[int]:
@@ -104,7 +125,7 @@ def _other_master(cluster: RedisCluster, slot: int) -> ClusterNode:
     return next(n for n in cluster.masters() if n.port != owner.port)
 
 
-async def test_live_reshard_moves_slots_under_both_layers(
+async def test_live_reshard_to_old_and_new_nodes_under_both_layers(
     make_layer: Callable[..., AnyLayer], fresh_redis_cluster: RedisCluster
 ) -> None:
     cluster = fresh_redis_cluster
@@ -123,19 +144,29 @@ async def test_live_reshard_moves_slots_under_both_layers(
     inbox_slot = key_slot(local.split("!")[0] + "!")
     slots = {key_slot(named), inbox_slot, key_slot(pubsub_channel)}
     targets = {slot: _other_master(cluster, slot) for slot in slots}
+    # A node the layers have never heard of joins; the named channel's slot moves there.
+    added = await asyncio.to_thread(cluster.add_master)
+    targets[key_slot(named)] = added
     asking_before = sum(cluster.command_calls(n, "asking") for n in cluster.masters())
 
-    count = 200
-    traffic = asyncio.ensure_future(_traffic(sender, [named, local], count, 0.005))
-    drains = [asyncio.ensure_future(_drain(receiver, ch, count, 60)) for ch in (named, local)]
+    migrated = asyncio.Event()
+    traffic = asyncio.ensure_future(_traffic(sender, [named, local], 50, 0.005, migrated))
+    got: dict[str, list[int]] = {named: [], local: []}
+    collectors = [asyncio.ensure_future(_collect(receiver, ch, got[ch])) for ch in got]
     await asyncio.sleep(0.3)  # messages flow before the reshard starts
     for slot, target in targets.items():  # in a thread: the loop keeps sending meanwhile
         await asyncio.to_thread(cluster.migrate_slot, slot, target, 0.3)
+    migrated.set()
     sent = await traffic
-    got_named, got_local = [await d for d in drains]
+    try:
+        await _until(lambda: all(len(got[c]) >= len(sent[c]) for c in got), 30)
+    finally:
+        for collector in collectors:
+            collector.cancel()
+        await asyncio.gather(*collectors, return_exceptions=True)
 
-    assert got_named == sent[named] == list(range(count))  # nothing lost, in order
-    assert got_local == sent[local] == list(range(count))
+    for channel in (named, local):  # nothing lost, nothing twice, in order
+        assert got[channel] == sent[channel] == list(range(len(sent[channel])))
     for slot, target in targets.items():
         assert cluster.owner(slot).port == target.port
     asking = sum(cluster.command_calls(n, "asking") for n in cluster.masters()) - asking_before
