@@ -218,7 +218,13 @@ async def test_killed_master_replica_promoted_queue_keeps_messages_pubsub_resume
     receiver, sender = make_layer(), make_layer()
     named = "killed.named"
     master = cluster.owner(key_slot(named))
-    sub, pub = make_layer(RedisPubSubChannelLayer), make_layer(RedisPubSubChannelLayer)
+    events: list[str] = []
+    sub = make_layer(
+        RedisPubSubChannelLayer,
+        on_disconnect=lambda: events.append("disconnect"),
+        on_reconnect=lambda: events.append("reconnect"),
+    )
+    pub = make_layer(RedisPubSubChannelLayer)
     pubsub_channel = next(  # a pub/sub channel on the master that dies
         f"killed.pubsub.{i}"
         for i in range(1000)
@@ -241,6 +247,8 @@ async def test_killed_master_replica_promoted_queue_keeps_messages_pubsub_resume
     await asyncio.to_thread(cluster.wait_master, replica)
     assert await drain == list(range(2 * before))
     took = await resumed  # raises if it took longer than the bound
+    await _until(lambda: "reconnect" in events, 5)
+    assert events[0] == "disconnect"  # the callbacks fire as on a single server
     print(
         f"master SIGKILLed: queue writable again after {writable_after:.2f}s; "
         f"pub/sub delivering again {took:.2f}s after the kill"

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
@@ -126,6 +127,7 @@ class ClusterConnections:
         self.hosts: list[HostConfig] = []
         self.options: list[dict[str, Any]] = []
         self._indices: dict[tuple[str, int], int] = {}
+        self._lock = threading.Lock()
         self._template: dict[str, Any] = {}
         for seed in seeds:
             options = connection_options(seed)
@@ -165,10 +167,13 @@ class ClusterConnections:
         """The index of the node at ``host:port``, added (with the seeds' options) if new."""
         index = self._indices.get((host, port))
         if index is None:
-            options = {**self._template, "host": host, "port": port}
-            index = self._indices[(host, port)] = len(self.hosts)
-            self.hosts.append(HostConfig(options=options))
-            self.options.append(options)
+            with self._lock:  # loops in several threads may learn of a node at once
+                index = self._indices.get((host, port))
+                if index is None:
+                    options = {**self._template, "host": host, "port": port}
+                    self.hosts.append(HostConfig(options=options))
+                    self.options.append(options)
+                    index = self._indices[(host, port)] = len(self.hosts) - 1
         return index
 
     @property

@@ -16,6 +16,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ....exceptions import ChannelLayerConnectionError
+from .._transport.callbacks import Callback, Callbacks
 from .._transport.faults import Trouble
 from .._transport.seam import Connections
 from .._transport.sharded import SlotMoved
@@ -42,10 +43,15 @@ class SlotFollower:
         conns: Connections,
         routes: dict[bytes, Route],
         subscriber: Callable[[int], ShardSubscriber],
+        on_reconnect: Callback | None = None,
     ) -> None:
         self._conns = conns
         self._routes = routes
         self._subscriber = subscriber
+        #: Fired once the names of a node that went away are subscribed elsewhere
+        #: (that node's subscriber, which would fire it, may never come back).
+        self._on_reconnect = on_reconnect
+        self._callbacks = Callbacks()
         self._tasks: set[asyncio.Future[None]] = set()
         self._rehoming: asyncio.Future[None] | None = None
 
@@ -114,7 +120,15 @@ class SlotFollower:
         except ChannelLayerConnectionError:
             return  # no node answers: the next failed reconnect asks again
         old = self._subscriber(shard)
+        follows = []
         for key, route in list(self._routes.items()):
             if route.shard == shard and self._conns.shard_for(key.decode()) != shard:
                 old.names.discard(key)
-                self.moved(key)
+                follows.append(self._follow(key, route))
+        if follows:
+            await asyncio.gather(*follows)
+            logger.info(
+                "Pub/sub subscriptions of Redis at %s moved to its successors",
+                self._conns.hosts[shard].describe(),
+            )
+            self._callbacks.fire(self._on_reconnect)

@@ -62,7 +62,11 @@ class LoopSubscriptions:
         self.inboxes: dict[str, Inbox] = {}
         self.groups: dict[str, dict[str, None]] = {}
         self.routes: dict[bytes, Route] = {}
-        self._follower = SlotFollower(conns, self.routes, self.subscriber) if self._tagged else None
+        self._follower = (
+            SlotFollower(conns, self.routes, self.subscriber, on_reconnect)
+            if self._tagged
+            else None
+        )
 
     def channel_key(self, channel: str) -> bytes:
         return (self._channel_prefix + (tag(channel) if self._tagged else channel)).encode()
