@@ -14,11 +14,13 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import redis
 
@@ -74,8 +76,12 @@ class ClusterNode:
     def start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         (self.directory / "nodes.conf").unlink(missing_ok=True)
-        # A node restarted after a kill must come back with its identity (nodes.conf).
-        self.process = subprocess.Popen(
+        # A fresh identity each start (RECIPES.md: nodes.conf must be new per run).
+        with (self.directory / "server.log").open("ab") as log:  # the child keeps its copy
+            self.process = self._spawn(log)
+
+    def _spawn(self, log: IO[bytes]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             [
                 self.server,
                 "--port", str(self.port),
@@ -87,9 +93,15 @@ class ClusterNode:
                 "--appendonly", "no",
                 "--dir", str(self.directory),
             ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )  # fmt: skip
+
+    def log_tail(self) -> str:
+        try:
+            return (self.directory / "server.log").read_text(errors="replace")[-400:]
+        except OSError:
+            return ""
 
     def client(self) -> redis.Redis:
         return redis.Redis(port=self.port, socket_timeout=2, decode_responses=True)
@@ -210,9 +222,7 @@ class RedisCluster:
 
     def add_master(self) -> ClusterNode:
         """Start a seventh node and join it as an empty master (``--cluster add-node``)."""
-        port = free_port()
-        while port + 10000 >= 65536 or any(n.port == port for n in self.nodes):
-            port = free_port()
+        port = _cluster_port([n.port for n in self.nodes])
         node = ClusterNode(port, self.root / str(port), self.nodes[0].server)
         self.nodes.append(node)
         node.start()
@@ -269,7 +279,36 @@ class RedisCluster:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_cluster(timeout: float = 30.0, replicas: int = 1) -> RedisCluster:
+def _cluster_port(taken: list[int]) -> int:
+    """A free port whose cluster bus port (port + 10000) is free too."""
+    while True:
+        port = free_port()
+        if port in taken or port + 10000 >= 65536:
+            continue
+        with socket.socket() as bus:
+            try:
+                bus.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+
+
+def start_cluster(timeout: float = 30.0, replicas: int = 1, attempts: int = 3) -> RedisCluster:
+    """:func:`start_one_cluster`, again on other ports if a port was taken meanwhile.
+
+    The machine is shared: another process may bind a port between our check
+    and the server's bind, which fails that node's start.
+    """
+    for attempt in range(attempts):
+        try:
+            return start_one_cluster(timeout, replicas)
+        except (TimeoutError, subprocess.CalledProcessError):
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def start_one_cluster(timeout: float = 30.0, replicas: int = 1) -> RedisCluster:
     """Start six nodes, create the cluster, wait until every node says ``cluster_state:ok``.
 
     ``replicas=0`` makes three masters and nothing else (for benchmarks that
@@ -279,10 +318,7 @@ def start_cluster(timeout: float = 30.0, replicas: int = 1) -> RedisCluster:
     root = Path(tempfile.mkdtemp(prefix="fc-cluster-"))
     ports: list[int] = []
     while len(ports) < 3 * (1 + replicas):
-        port = free_port()
-        # The cluster bus listens on port + 10000: it must be free (and a valid port) too.
-        if port not in ports and port + 10000 < 65536:
-            ports.append(port)
+        ports.append(_cluster_port(ports))
     nodes = [ClusterNode(port, root / str(port), server) for port in sorted(ports)]
     cluster = RedisCluster(nodes, cli, root)
     try:
@@ -312,7 +348,9 @@ def _wait_ping(nodes: list[ClusterNode], timeout: float = 10.0) -> None:
                 break
             except redis.RedisError:
                 if time.monotonic() > deadline or not node.alive:
-                    raise TimeoutError(f"redis-server on {node.port} did not start") from None
+                    raise TimeoutError(
+                        f"redis-server on {node.port} did not start: {node.log_tail()}"
+                    ) from None
                 time.sleep(0.05)
 
 
