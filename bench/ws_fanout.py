@@ -1,19 +1,24 @@
-"""WebSocket fan-out benchmark: our consumer + InMemoryChannelLayer vs a bare Starlette loop.
+"""WebSocket fan-out benchmark: our consumer (in-memory and pub/sub layer) vs a bare loop.
 
-Run:  uv run python bench/ws_fanout.py [--sizes 100,500,1000] [--messages 200]
+Run from the repository root:
+      uv run python -m bench.ws_fanout [--sizes 100,500,1000] [--messages 200]
+      uv run python -m bench.ws_fanout --sizes 1000,10000 --messages 20 --repeat 3
 
 For each N and each scenario a fresh uvicorn server runs in a subprocess;
 N real ``websockets`` clients (split over ``--load-procs`` processes) connect,
 and a trigger connection sends ``--messages`` broadcasts (at most
 ``--window`` outstanding). Every client receives every broadcast.
 
-* ``ours``: an ``AsyncWebsocketConsumer`` in one group; the trigger's frame
-  makes its consumer ``group_send`` to the group.
+* ``ours``: an ``AsyncWebsocketConsumer`` in one group on an
+  ``InMemoryChannelLayer``; the trigger's frame makes its consumer ``group_send``.
+* ``pubsub``: the same consumer on a ``RedisPubSubChannelLayer`` (``--redis-url``,
+  else a private ``redis-server`` the driver starts).
 * ``bare``: a Starlette endpoint keeps a set of sockets and loops over them.
 
 Printed per N: deliveries/s, latency p50/p99 (send timestamp in the payload),
 server CPU per delivery (user+sys of the server process, psutil) and server
-RSS per connection, plus the ours/bare ratios. See bench/README.md.
+RSS per connection, for each of ``--repeat`` rounds (scenarios interleaved), plus
+the ratios to bare of the medians. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -32,25 +37,33 @@ from typing import Any
 
 GROUP = "fanout"
 WARMUP = 5
+#: ours: consumer + InMemoryChannelLayer; pubsub: consumer + RedisPubSubChannelLayer;
+#: bare: a Starlette endpoint looping over a set of sockets.
+SCENARIOS = ("ours", "pubsub", "bare")
 
 
 # --------------------------------------------------------------------------- server side
 
 
-def build_app(scenario: str) -> Any:
+def build_app(scenario: str, redis_url: str | None = None) -> Any:
     from starlette.applications import Starlette
     from starlette.responses import JSONResponse
     from starlette.routing import Route, WebSocketRoute
     from starlette.websockets import WebSocket, WebSocketDisconnect
 
-    if scenario == "ours":
+    if scenario in ("ours", "pubsub"):
+        from fast_channels.consumer.limits import ConnectionLimits
         from fast_channels.consumer.websocket import AsyncWebsocketConsumer
         from fast_channels.layers import InMemoryChannelLayer, register_channel_layer
 
-        # Capacity above the message count: a slow client must not make us drop.
-        layer = register_channel_layer("default", InMemoryChannelLayer(capacity=100_000))
+        if scenario == "ours":
+            # Capacity above the message count: a slow client must not make us drop.
+            layer: Any = InMemoryChannelLayer(capacity=100_000)
+        else:
+            from fast_channels.layers.redis import RedisPubSubChannelLayer
 
-        from fast_channels.consumer.limits import ConnectionLimits
+            layer = RedisPubSubChannelLayer(hosts=[redis_url], prefix="bench")
+        register_channel_layer("default", layer)
 
         class FanoutConsumer(AsyncWebsocketConsumer):
             groups = [GROUP]  # noqa: RUF012
@@ -68,7 +81,7 @@ def build_app(scenario: str) -> Any:
         endpoint: Any = FanoutConsumer.as_asgi()
 
         def stats() -> dict[str, Any]:
-            return {"dropped": layer.dropped_messages}
+            return {"dropped": getattr(layer, "dropped_messages", 0)}
 
     else:
         sockets: set[WebSocket] = set()
@@ -100,10 +113,10 @@ def build_app(scenario: str) -> Any:
     return Starlette(routes=[WebSocketRoute("/ws", endpoint), Route("/stats", stats_view)])
 
 
-def serve(scenario: str, port: int, profile: str | None) -> None:
+def serve(scenario: str, port: int, profile: str | None, redis_url: str | None) -> None:
     import uvicorn
 
-    app = build_app(scenario)
+    app = build_app(scenario, redis_url)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     if profile:
@@ -217,7 +230,9 @@ async def run_one(scenario: str, n: int, args: argparse.Namespace) -> Result:
 
     port = free_port()
     cmd = [sys.executable, __file__, "--serve", scenario, "--port", str(port)]
-    if args.profile and scenario == "ours":
+    if scenario == "pubsub":
+        cmd += ["--redis-url", args.redis_url]
+    if args.profile and scenario != "bare":
         cmd += ["--profile-out", f"{args.profile}.{n}"]
     server = subprocess.Popen(cmd)  # noqa: ASYNC220 - started once per run, before timing
     try:
@@ -304,7 +319,13 @@ async def run_one(scenario: str, n: int, args: argparse.Namespace) -> Result:
         server.wait(timeout=20)
 
 
-def report(results: dict[tuple[str, int], Result], sizes: list[int]) -> None:
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def report(runs: dict[tuple[str, int], list[Result]], sizes: list[int]) -> None:
     header = (
         f"{'N':>5} {'scenario':>8} {'deliv/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
         f"{'CPU us/dlv':>10} {'RSS KiB/conn':>12} {'dropped':>7}"
@@ -312,36 +333,62 @@ def report(results: dict[tuple[str, int], Result], sizes: list[int]) -> None:
     print(header)
     print("-" * len(header))
     for n in sizes:
-        for scenario in ("ours", "bare"):
-            r = results.get((scenario, n))
-            if r is None:
+        for scenario in SCENARIOS:
+            for r in runs.get((scenario, n), []):
+                print(
+                    f"{n:>5} {scenario:>8} {r.rate:>9.0f} {r.p50_us / 1000:>8.1f} "
+                    f"{r.p99_us / 1000:>8.1f} {r.cpu_us:>10.1f} {r.rss_per_conn / 1024:>12.1f} "
+                    f"{r.dropped:>7}"
+                )
+        bare = runs.get(("bare", n))
+        for scenario in ("ours", "pubsub"):
+            ours = runs.get((scenario, n))
+            if not (ours and bare):
                 continue
+            # Median of each side, and the spread of the round-by-round ratios.
+            cpu = median([r.cpu_us for r in ours]) / median([r.cpu_us for r in bare])
+            rss = median([r.rss_per_conn for r in ours]) / median([r.rss_per_conn for r in bare])
+            rounds = list(zip(ours, bare, strict=False))
+            cpu_each = " ".join(f"{o.cpu_us / b.cpu_us:.2f}" for o, b in rounds)
+            rss_each = " ".join(f"{o.rss_per_conn / b.rss_per_conn:.2f}" for o, b in rounds)
             print(
-                f"{n:>5} {scenario:>8} {r.rate:>9.0f} {r.p50_us / 1000:>8.1f} "
-                f"{r.p99_us / 1000:>8.1f} {r.cpu_us:>10.1f} {r.rss_per_conn / 1024:>12.1f} "
-                f"{r.dropped:>7}"
+                f"{n:>5} {scenario + '/bare':>12}  CPU {cpu:.2f}x (rounds: {cpu_each})   "
+                f"RSS {rss:.2f}x (rounds: {rss_each})"
             )
-        ours, bare = results.get(("ours", n)), results.get(("bare", n))
-        if ours and bare:
-            print(
-                f"{n:>5} {'ratio':>8} {ours.rate / bare.rate:>9.2f} "
-                f"{ours.p50_us / max(bare.p50_us, 1):>8.2f} "
-                f"{ours.p99_us / max(bare.p99_us, 1):>8.2f} "
-                f"{ours.cpu_us / bare.cpu_us:>10.2f} "
-                f"{ours.rss_per_conn / max(bare.rss_per_conn, 1):>12.2f}"
-            )
-    print("ratio = ours / bare; judge by server CPU per delivery (the clients saturate first).")
+    print("ratio = scenario / bare, medians over rounds; judge by server CPU per delivery.")
 
 
 async def drive(args: argparse.Namespace) -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     scenarios = args.scenarios.split(",")
-    results: dict[tuple[str, int], Result] = {}
-    for n in sizes:
-        for scenario in scenarios:
-            print(f"... N={n} {scenario}", file=sys.stderr, flush=True)
-            results[(scenario, n)] = await run_one(scenario, n, args)
-    report(results, sizes)
+    unknown = set(scenarios) - set(SCENARIOS)
+    if unknown:
+        raise SystemExit(f"unknown scenarios {sorted(unknown)}; choose from {SCENARIOS}")
+    redis = None
+    if "pubsub" in scenarios and not args.redis_url:
+        try:
+            from sandbox.redis_process import RedisProcess
+        except ImportError:
+            raise SystemExit(
+                "The pubsub scenario needs a Redis: pass --redis-url, or run "
+                "`uv run python -m bench.ws_fanout` from the repository root so the "
+                "driver can start one (sandbox.redis_process)."
+            ) from None
+
+        redis = RedisProcess().start()
+        args.redis_url = redis.url
+    runs: dict[tuple[str, int], list[Result]] = {}
+    try:
+        for n in sizes:
+            for round_ in range(args.repeat):
+                for scenario in scenarios:  # interleaved: the machine's load hits all alike
+                    print(f"... N={n} {scenario} round {round_ + 1}", file=sys.stderr, flush=True)
+                    result = await run_one(scenario, n, args)
+                    runs.setdefault((scenario, n), []).append(result)
+    finally:
+        if redis is not None:
+            redis.stop()
+    report(runs, sizes)
 
 
 def main() -> None:
@@ -350,17 +397,19 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=200)
     parser.add_argument("--window", type=int, default=4, help="broadcasts in flight")
     parser.add_argument("--load-procs", type=int, default=2)
-    parser.add_argument("--scenarios", default="ours,bare")
+    parser.add_argument("--scenarios", default="ours,pubsub,bare")
     parser.add_argument("--compression", choices=["deflate", "none"], default="deflate")
     parser.add_argument("--profile", help="cProfile our server into PROFILE.<N>")
-    parser.add_argument("--serve", choices=["ours", "bare"], help=argparse.SUPPRESS)
+    parser.add_argument("--repeat", type=int, default=1, help="rounds, scenarios interleaved")
+    parser.add_argument("--redis-url", help="Redis for the pubsub scenario (else a private one)")
+    parser.add_argument("--serve", choices=SCENARIOS, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--profile-out", help=argparse.SUPPRESS)
     parser.add_argument("--load", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.port, args.profile_out)
+        serve(args.serve, args.port, args.profile_out, args.redis_url)
     elif args.load:
         asyncio.run(load(args.load, args.count, args.messages, args.compression))
     else:

@@ -8,7 +8,8 @@
 
 With ``--web-processes N`` the web app runs as N uvicorn processes on N
 consecutive ports, all sharing chat, notifications, jobs and the showcase
-through Redis (the showcase says which process served each socket).
+through Redis (the showcase says which process served each socket) and one
+sign-in secret (``SANDBOX_SESSION_SECRET``, random per run when unset).
 Ctrl-C stops everything. Problems you can fix (a busy port, no Redis binary)
 print one line and exit with status 1.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import secrets
 import sys
 
 from .redis_process import RedisBinaryNotFound, RedisProcess
@@ -71,6 +73,11 @@ def run(host: str, port: int, web_processes: int = 1) -> int:
             "SANDBOX_LAYERS": "redis",
             "SANDBOX_HOST": host,
             "SANDBOX_PORT": str(port),
+            # Every web process must check the sign-in cookie with the same secret:
+            # browsers send a cookie to every port of a host, so a user signed in on
+            # one process would otherwise be refused by the next.
+            "SANDBOX_SESSION_SECRET": os.environ.get("SANDBOX_SESSION_SECRET")
+            or secrets.token_urlsafe(32),
         }
         supervisor = Supervisor(env)
         supervisor.install_signal_handlers()

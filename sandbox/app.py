@@ -27,6 +27,7 @@ from . import pages
 from .features.chat import routes as chat
 from .features.chat.signin import SignedNameBackend
 from .features.echo import routes as echo
+from .features.health import routes as health
 from .features.jobs import routes as jobs
 from .features.jobs.queue import JobQueue
 from .features.notifications import routes as notifications
@@ -50,6 +51,7 @@ def create_websocket_app(settings: Settings, aliases: list[str], job_queue: JobQ
             *notifications.websocket_routes(limits),
             *jobs.websocket_routes(limits),
             *showcase.websocket_routes(aliases, limits),
+            *health.websocket_routes(),
         ]
     )
     ws_app.state.settings = settings
@@ -76,7 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ws_app = create_websocket_app(settings, aliases, job_queue)
     app.mount("/ws", OriginValidator(ws_app, settings.allowed_origins))
     app.mount("/sse", Starlette(routes=notifications.sse_routes()))
-    for feature in (pages, echo, chat, notifications, jobs, showcase):
+    app.mount("/metrics", health.prometheus_app())  # Prometheus scrapes /metrics/
+    for feature in (pages, echo, chat, notifications, jobs, showcase, health):
         app.include_router(feature.router)
     # Outermost, so pages, the API and every WebSocket handshake see scope["user"].
     app.add_middleware(AuthMiddleware, backend=SignedNameBackend(settings.session_secret))

@@ -21,6 +21,7 @@ ENV_NAMES = (
     "SANDBOX_HOST",
     "SANDBOX_PORT",
     "REDIS_SENTINELS",
+    "REDIS_CLUSTER_NODES",
     "REDIS_SENTINEL_SERVICE",
     "REDIS_SENTINEL_PASSWORD",
     "REDIS_PASSWORD",
@@ -34,25 +35,34 @@ ENV_NAMES = (
 )
 
 
-def parse_sentinels(text: str) -> list[tuple[str, int]]:
+def parse_host_ports(text: str, variable: str, example: str) -> list[tuple[str, int]]:
     """Turn ``"host:port,host:port"`` into ``[("host", port), ...]``.
 
-    Raises ``ValueError`` naming the bad entry, so a typo in ``REDIS_SENTINELS``
-    stops the app at start-up instead of failing on the first message.
+    Raises ``ValueError`` naming ``variable`` and the bad entry, so a typo in the
+    environment stops the app at start-up instead of failing on the first message.
     """
-    sentinels: list[tuple[str, int]] = []
+    addresses: list[tuple[str, int]] = []
     for raw in text.split(","):
         entry = raw.strip()
         if not entry:
             continue
         host, sep, port = entry.rpartition(":")
-        if not sep or not host or not port.isdigit():
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError(
-                f"REDIS_SENTINELS entry {entry!r} is not host:port "
-                "(expected e.g. 'sentinel-1:26379,sentinel-2:26379')"
+                f"{variable} entry {entry!r} is not host:port (expected e.g. {example!r})"
             )
-        sentinels.append((host, int(port)))
-    return sentinels
+        addresses.append((host, int(port)))
+    return addresses
+
+
+def parse_sentinels(text: str) -> list[tuple[str, int]]:
+    """``REDIS_SENTINELS`` as ``[(host, port), ...]``."""
+    return parse_host_ports(text, "REDIS_SENTINELS", "sentinel-1:26379,sentinel-2:26379")
+
+
+def parse_cluster_nodes(text: str) -> list[tuple[str, int]]:
+    """``REDIS_CLUSTER_NODES`` (seed nodes of a Redis Cluster) as ``[(host, port), ...]``."""
+    return parse_host_ports(text, "REDIS_CLUSTER_NODES", "redis-node-1:6379,redis-node-2:6379")
 
 
 class Settings(BaseSettings):
@@ -76,6 +86,13 @@ class Settings(BaseSettings):
     redis_sentinel_password: str | None = Field(
         default=None, validation_alias="REDIS_SENTINEL_PASSWORD"
     )
+    #: Redis Cluster: seed nodes "host:port,host:port" (a few are enough; the layers
+    #: discover the rest). When set, the chat, notifications and jobs layers use the
+    #: cluster instead of REDIS_URL, which still holds the arq job queue (arq needs
+    #: a single Redis).
+    redis_cluster_nodes: str = Field(default="", validation_alias="REDIS_CLUSTER_NODES")
+    #: Password of the Sentinel-managed master or of the cluster nodes (a REDIS_URL
+    #: carries its own).
     redis_password: str | None = Field(default=None, validation_alias="REDIS_PASSWORD")
 
     #: Host names (comma separated) whose pages may open WebSockets; "*" allows any.
@@ -99,14 +116,20 @@ class Settings(BaseSettings):
     job_step_seconds: float = Field(default=0.4, ge=0, validation_alias="SANDBOX_JOB_STEP_SECONDS")
 
     @model_validator(mode="after")
-    def _check_sentinels(self) -> Settings:
+    def _check_addresses(self) -> Settings:
         parse_sentinels(self.redis_sentinels)
+        parse_cluster_nodes(self.redis_cluster_nodes)
         return self
 
     @property
     def sentinels(self) -> list[tuple[str, int]]:
         """``REDIS_SENTINELS`` as ``[(host, port), ...]`` (empty when not configured)."""
         return parse_sentinels(self.redis_sentinels)
+
+    @property
+    def cluster_nodes(self) -> list[tuple[str, int]]:
+        """``REDIS_CLUSTER_NODES`` as ``[(host, port), ...]`` (empty when not configured)."""
+        return parse_cluster_nodes(self.redis_cluster_nodes)
 
     @property
     def allowed_origins(self) -> list[str]:

@@ -15,8 +15,8 @@ cell whose server is the system one (they start a Redis 7 cluster of their
 own: ``tests/integration/redis/cluster_fixture.py``).
 
 ``./scripts/test`` runs every cell after the locked suite. Cells run one
-after another (the suites start their own redis-server processes). The
-summary at the end says which versions ran.
+after another, each in parallel pytest workers (the suites start their own
+redis-server processes). The summary at the end says which versions ran.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VENVS = ROOT / ".matrix"
+#: pytest-xdist workers per cell (the suites mostly wait on servers; see scripts/test).
+WORKERS = os.environ.get("FAST_CHANNELS_TEST_WORKERS", "3")
 
 LIBRARY = [
     "tests/unit",
@@ -41,6 +43,8 @@ LIBRARY = [
     "tests/docs/test_guide_examples.py",
     "tests/docs/test_concepts_examples.py",
     "tests/docs/test_quickstart.py",
+    # The metrics table against GET /metrics, with the [prometheus] extra installed.
+    "tests/docs/test_observability_examples.py",
 ]
 CONTRACT = ["tests/contract", "tests/integration/redis/test_protocols.py"]
 #: What the library's suites import besides the library (newest releases).
@@ -48,6 +52,7 @@ TEST_PACKAGES = [
     "pytest",
     "pytest-asyncio",
     "pytest-timeout",
+    "pytest-xdist",
     "psutil",
     "fastapi",
     "starlette",
@@ -129,7 +134,7 @@ def prepare(cell: Cell) -> Path:
         run(["uv", "venv", "--quiet", "--python", sys.executable, str(venv)])
     packages = [
         "-e",
-        f"{ROOT / 'packages' / 'fast_channels'}[redis,cryptography]",
+        f"{ROOT / 'packages' / 'fast_channels'}[redis,cryptography,prometheus]",
         cell.redis,
         *TEST_PACKAGES,
         *cell.extra,
@@ -178,7 +183,18 @@ def run_cell(cell: Cell) -> tuple[bool, str, float]:
         env["FAST_CHANNELS_TEST_PROTOCOL"] = str(cell.protocol)
     selection = ["-m", cell.markers] if cell.markers else []
     result = subprocess.run(
-        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *selection, *cell.paths],
+        [
+            str(python),
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-n",
+            WORKERS,
+            *selection,
+            *cell.paths,
+        ],
         cwd=ROOT,
         env=env,
         check=False,

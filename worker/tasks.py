@@ -1,10 +1,13 @@
 """The jobs the worker runs. arq calls each as ``await task(ctx, *args)``.
 
-A task reports to the consumer that submitted it by sending to that consumer's
-``channel_name`` on the "jobs" layer (a Redis queue layer, opened once in
+A task reports to the browser session that submitted it by sending to that
+session's group on the "jobs" layer (a Redis queue layer, opened once in
 ``on_startup`` and kept in ``ctx``)::
 
-    await layer.send(channel_name, {"type": "job.progress", ...})
+    await layer.group_send(group, {"type": "job.progress", ...})
+
+The group keeps history, so a page that reloads mid-job replays the events it
+missed; a member that is busy gets them from its queue, as before.
 """
 
 from __future__ import annotations
@@ -24,9 +27,7 @@ class DeliberateFailure(RuntimeError):
     """Raised by the "fail" job kind, to show a failure reaching the page."""
 
 
-async def run_job(
-    ctx: dict[str, Any], job_id: str, kind: str, steps: int, channel_name: str
-) -> int:
+async def run_job(ctx: dict[str, Any], job_id: str, kind: str, steps: int, group: str) -> int:
     """Run one job, sending progress, then a completion or a failure event.
 
     The failure event is sent before re-raising, so the page learns about it and
@@ -43,8 +44,8 @@ async def run_job(
             if kind == "fail" and step > steps // 2:
                 raise DeliberateFailure(f"Failed on purpose at step {step} of {steps}.")
             total += step
-            await layer.send(
-                channel_name,
+            await layer.group_send(
+                group,
                 {
                     "type": PROGRESS,
                     "job_id": job_id,
@@ -55,10 +56,10 @@ async def run_job(
             )
     except Exception as exc:
         logger.info("job %s (%s) failed: %s", job_id, kind, exc)
-        await layer.send(channel_name, {"type": FAILED, "job_id": job_id, "error": str(exc)})
+        await layer.group_send(group, {"type": FAILED, "job_id": job_id, "error": str(exc)})
         raise
-    await layer.send(
-        channel_name,
+    await layer.group_send(
+        group,
         {
             "type": COMPLETED,
             "job_id": job_id,

@@ -20,7 +20,8 @@ from .conftest import ROOT
 pytestmark = pytest.mark.redis
 
 
-def wait_for_health(port: int, proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
+# Generous: a cold interpreter importing FastAPI takes seconds on a loaded 2-core machine.
+def wait_for_health(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -5,9 +5,13 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 
-def join(page: Page, name: str, room: str) -> None:
-    """Join ``room`` as ``name`` and wait until the server confirmed it."""
-    page.get_by_test_id("chat-name").fill(name)
+def join(page: Page, name: str | None, room: str) -> None:
+    """Join ``room`` as ``name`` and wait until the server confirmed it.
+
+    ``name=None`` for a signed-in page: its name comes from the cookie (the field is off).
+    """
+    if name is not None:
+        page.get_by_test_id("chat-name").fill(name)
     page.get_by_test_id("chat-room").fill(room)
     page.get_by_test_id("chat-join").click()
     expect(page.get_by_test_id("chat-current-room")).to_have_attribute("data-room", room)

@@ -160,9 +160,16 @@ def base_env(redis_url: str, sentinel_address: str) -> dict[str, str]:
     )
 
 
-def _started(config: pytest.Config, service: Service) -> Service:
+def start_logged(config: pytest.Config, service: Service) -> Service:
+    """Start ``service``; a failing test then shows the tail of its log."""
     config.stash[_SERVICES].append(service)
     return service.start()
+
+
+def stop_logged(config: pytest.Config, service: Service) -> None:
+    """Stop ``service``; later failures no longer show its log."""
+    service.stop()
+    config.stash[_SERVICES].remove(service)
 
 
 @pytest.fixture(scope="session")
@@ -170,7 +177,7 @@ def worker(
     pytestconfig: pytest.Config, base_env: dict[str, str], e2e_logs: Path
 ) -> Iterator[Service]:
     """The arq worker, as its own process."""
-    service = _started(pytestconfig, worker_service(base_env, e2e_logs / "worker.log"))
+    service = start_logged(pytestconfig, worker_service(base_env, e2e_logs / "worker.log"))
     yield service
     service.stop()
 
@@ -181,7 +188,7 @@ def sandbox(
 ) -> Iterator[Sandbox]:
     """The web app on a free port, shared by the tests that do not restart it."""
     port = free_port()
-    web = _started(pytestconfig, web_service(base_env, port, e2e_logs / "web.log"))
+    web = start_logged(pytestconfig, web_service(base_env, port, e2e_logs / "web.log"))
     yield Sandbox(f"http://127.0.0.1:{port}", base_env, web)
     web.stop()
 
@@ -201,10 +208,9 @@ def restartable_web(
 ) -> Iterator[Sandbox]:
     """A web app of this test's own, which it may stop and start on the same port."""
     port = free_port()
-    web = _started(pytestconfig, web_service(base_env, port, e2e_logs / f"web-{port}.log"))
+    web = start_logged(pytestconfig, web_service(base_env, port, e2e_logs / f"web-{port}.log"))
     yield Sandbox(f"http://127.0.0.1:{port}", base_env, web)
-    web.stop()
-    pytestconfig.stash[_SERVICES].remove(web)
+    stop_logged(pytestconfig, web)
 
 
 # Pages ------------------------------------------------------------------------------

@@ -8,7 +8,9 @@ conftest shows the tail of every log (see ``pytest_runtest_makereport``).
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import redis
 
+from sandbox.redis_process import free_port
 from tests.sandbox_env import ROOT
 
 STOP_GRACE_SECONDS = 10.0
@@ -152,6 +155,51 @@ def worker_service(base_env: dict[str, str], log_path: Path) -> Service:
         base_env,
         log_path,
         ready=arq_worker_ready(base_env["REDIS_URL"], base_env["SANDBOX_JOB_QUEUE"]),
+    )
+
+
+def consecutive_free_ports(count: int) -> int:
+    """A free port P such that P+1 ... P+count-1 are free too (``--web-processes``)."""
+    for _ in range(50):
+        first = free_port()
+        with contextlib.ExitStack() as probes:
+            try:
+                for port in range(first + 1, first + count):
+                    probe = probes.enter_context(socket.socket())
+                    probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return first
+    raise AssertionError(f"no {count} consecutive free ports found")
+
+
+def scaled_sandbox_service(
+    base_env: dict[str, str], first_port: int, web_processes: int, log_path: Path
+) -> Service:
+    """``python -m sandbox --web-processes N``: N web apps and one worker, one supervisor.
+
+    Ready when every web port answers and the worker polls its queue. Stopping
+    it (SIGTERM) makes the supervisor stop its children, as Ctrl-C would.
+    """
+    ports = [first_port + i for i in range(web_processes)]
+    checks = [http_ok(f"http://127.0.0.1:{port}/") for port in ports]
+    checks.append(arq_worker_ready(base_env["REDIS_URL"], base_env["SANDBOX_JOB_QUEUE"]))
+    return Service(
+        f"sandbox ({web_processes} web processes)",
+        [
+            "-m",
+            "sandbox",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(first_port),
+            "--web-processes",
+            str(web_processes),
+        ],
+        base_env,
+        log_path,
+        ready=lambda: all(check() for check in checks),
+        ready_timeout=60.0,
     )
 
 

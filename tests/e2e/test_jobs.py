@@ -5,52 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from .conftest import OpenPage
+from .jobs_page import RECORD_PROGRESS, jobs_page, progress_of, running, submit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]
-
-# Records each state a row shows ("<percent>:<status>"), in order, keyed by job
-# id: the test then checks the bar moved step by step, not only where it ended,
-# without racing the worker to catch a row "running".
-RECORD_PROGRESS = """() => {
-  window.__progress = {};
-  const list = document.querySelector('[data-testid="jobs-list"]');
-  new MutationObserver((records) => {
-    for (const record of records) {
-      const bar = record.target;
-      if (bar.dataset.testid !== "job-progress") continue;
-      const id = bar.closest('[data-testid="job-row"]').dataset.jobId;
-      const status = bar.closest('[data-testid="job-row"]').dataset.status;
-      (window.__progress[id] ||= []).push(`${bar.dataset.percent}:${status}`);
-    }
-  }).observe(list, { subtree: true, attributes: true, attributeFilter: ["data-percent"] });
-}"""
-
-
-def jobs_page(open_page: OpenPage) -> Page:
-    page = open_page("/jobs")
-    expect(page.get_by_test_id("connection-status")).to_have_attribute("data-state", "open")
-    expect(page.get_by_test_id("jobs-empty")).to_be_visible()
-    page.evaluate(RECORD_PROGRESS)
-    return page
-
-
-def submit(page: Page, kind: str, steps: int) -> None:
-    page.get_by_test_id("job-kind").select_option(kind)
-    page.get_by_test_id("job-steps").fill(str(steps))
-    page.get_by_test_id("job-submit").click()
-
-
-def progress_of(page: Page, row: Locator) -> list[str]:
-    job_id = row.get_attribute("data-job-id")
-    return list(page.evaluate("(id) => window.__progress[id] || []", job_id))
-
-
-def running(steps: int, upto: int | None = None) -> list[str]:
-    """What a row shows after each progress event of a ``steps``-step job."""
-    return [f"{round(100 * step / steps)}:running" for step in range(1, (upto or steps) + 1)]
 
 
 def test_job_shows_progress_then_the_workers_result(open_page: OpenPage) -> None:
@@ -104,3 +64,43 @@ def test_two_jobs_at_once_each_land_in_their_own_row(
     submit(page, "fail", 4)
     expect(rows.first).to_have_attribute("data-status", "failed")
     docs_screenshot(page, "jobs")
+
+
+def test_a_reloaded_page_re_attaches_to_its_running_and_recent_jobs(open_page: OpenPage) -> None:
+    page = jobs_page(open_page)
+    submit(page, "sum", 3)
+    done = page.locator('[data-testid="job-row"][data-status="completed"]')
+    expect(done).to_have_count(1)
+    submit(page, "sum", 20)  # 20 steps of 0.15 s: still running after the reload
+    rows = page.get_by_test_id("job-row")
+    expect(rows.first).to_have_attribute("data-status", "running")
+    running_id = rows.first.get_attribute("data-job-id")
+
+    page.reload()
+    expect(page.get_by_test_id("connection-status")).to_have_attribute("data-state", "open")
+    # The session's jobs are back: the finished one with its result, the running one
+    # at its current step, and then it completes live.
+    expect(rows).to_have_count(2)
+    expect(rows.nth(1)).to_have_attribute("data-status", "completed")
+    expect(rows.nth(1).get_by_test_id("job-result")).to_have_text("1 + ... + 3 = 6")
+    assert rows.first.get_attribute("data-job-id") == running_id
+    assert rows.first.get_attribute("data-status") in ("running", "completed")
+    page.evaluate(RECORD_PROGRESS)
+    expect(rows.first).to_have_attribute("data-status", "completed")
+    expect(rows.first.get_by_test_id("job-result")).to_have_text("1 + ... + 20 = 210")
+    seen = progress_of(page, rows.first)
+    # What arrived live after the reload: the remaining steps, in order, then the end.
+    percents = [int(s.split(":")[0]) for s in seen]
+    assert seen and seen[-1] == "100:completed" and percents == sorted(percents), seen
+    assert len(set(seen)) == len(seen), seen  # no event shown twice
+
+
+def test_a_second_tab_of_the_session_shows_the_same_jobs(open_page: OpenPage) -> None:
+    page = jobs_page(open_page)
+    other = open_page("/jobs", context=page.context)
+    expect(other.get_by_test_id("connection-status")).to_have_attribute("data-state", "open")
+    submit(page, "sum", 4)
+    for tab in (page, other):
+        row = tab.get_by_test_id("job-row")
+        expect(row).to_have_count(1)
+        expect(row.get_by_test_id("job-result")).to_have_text("1 + ... + 4 = 10")

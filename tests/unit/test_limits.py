@@ -53,7 +53,15 @@ def test_refused_frames_do_not_use_up_rate_tokens() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"max_frame_bytes": 0}, {"rate": -1.0}, {"burst": 0}, {"max_outbound_bytes": True}],
+    [
+        {"max_frame_bytes": 0},
+        {"rate": -1.0},
+        {"burst": 0},
+        {"max_outbound_bytes": True},
+        {"max_concurrent_handlers": 0},
+        {"max_concurrent_handlers": None},
+        {"max_concurrent_handlers": 2.5},
+    ],
 )
 def test_bad_limits_are_refused_with_the_field_name(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match=f"ConnectionLimits.{next(iter(kwargs))}"):

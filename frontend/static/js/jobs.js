@@ -1,4 +1,9 @@
 // Job queue: submit over the socket, then the worker's progress arrives on it.
+//
+// Jobs belong to the browser session (a cookie), and its events are kept: on load
+// the server replays the session's recent events (marked `replay`), so a reloaded
+// page rebuilds each job's row in its current state; a reconnecting socket asks for
+// what it missed after the last position it saw (`?after=`).
 import { $, clearError, el, showError } from "./dom.js";
 import { LiveSocket } from "./socket.js";
 
@@ -7,12 +12,14 @@ const steps = $("job-steps");
 const submit = $("job-submit");
 const list = $("jobs-list");
 const rows = new Map();
+let lastPosition = null; // "<epoch>:<offset>" of the last event shown
 
 function row(jobId) {
   return rows.get(jobId);
 }
 
 function addRow(event) {
+  if (rows.has(event.job_id)) return; // another tab of this session queued it too
   const bar = el("div", { className: "bar-fill" });
   const progress = el("div", { className: "bar", testid: "job-progress", data: { percent: "0" } }, [bar]);
   progress.setAttribute("role", "progressbar");
@@ -48,10 +55,23 @@ function update(jobId, status, label, percent = null) {
   return r;
 }
 
-const socket = new LiveSocket("/ws/jobs", {
+function clearRows() {
+  list.replaceChildren();
+  rows.clear();
+  $("jobs-empty").hidden = false;
+}
+
+const socket = new LiveSocket(() => (lastPosition ? `/ws/jobs?after=${encodeURIComponent(lastPosition)}` : "/ws/jobs"), {
   status: $("connection-status"),
   onMessage(event) {
+    if (event.position) lastPosition = event.position;
     switch (event.type) {
+      case "ready":
+        if (!lastPosition) clearRows(); // a fresh replay of the session's jobs follows
+        break;
+      case "reset":
+        clearRows(); // the kept events follow; older jobs are no longer known
+        break;
       case "job.queued":
         addRow(event);
         break;

@@ -4,7 +4,12 @@
 //   socket.send({ type: "message", text: "hi" });
 //
 // The URL is built from `location`: ws:// on http pages, wss:// on https pages,
-// same host and port as the page. Nothing here knows a host name.
+// same host and port as the page. Nothing here knows a host name. `path` may be a
+// function, called before every (re)connect: a page that resumes a group passes
+// one that adds `?after=<last position seen>`.
+//
+// When the browser goes offline the socket is closed at once (a dead network can
+// leave it looking open for minutes) and reconnected as soon as it is back online.
 
 const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 8000;
@@ -19,6 +24,7 @@ const LABELS = {
   connecting: "Connecting…",
   open: "Connected",
   reconnecting: "Reconnecting",
+  offline: "Offline: waiting for the network",
   closed: "Disconnected",
 };
 
@@ -33,6 +39,17 @@ export class LiveSocket {
     this.ws = null;
     this.timer = null;
     this.stopped = false;
+    this.onOffline = () => this.goOffline();
+    this.onOnline = () => {
+      if (this.stopped || this.isOpen) return;
+      const stale = this.ws; // a retry started while offline: replace it, now
+      this.ws = null;
+      if (stale) stale.close(1000);
+      this.attempt = Math.max(this.attempt, 1); // a reconnect, not a first connect
+      this.connect();
+    };
+    window.addEventListener("offline", this.onOffline);
+    window.addEventListener("online", this.onOnline);
     this.connect();
   }
 
@@ -40,7 +57,8 @@ export class LiveSocket {
     clearTimeout(this.timer);
     if (this.attempt === 0) this.setState("connecting", LABELS.connecting);
     else this.setState("reconnecting", `${LABELS.reconnecting} (attempt ${this.attempt})…`);
-    const ws = new WebSocket(wsUrl(this.path));
+    const path = typeof this.path === "function" ? this.path() : this.path;
+    const ws = new WebSocket(wsUrl(path));
     this.ws = ws;
     ws.addEventListener("open", () => {
       this.attempt = 0;
@@ -75,6 +93,18 @@ export class LiveSocket {
     this.timer = setTimeout(() => this.connect(), delay);
   }
 
+  goOffline() {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    const ws = this.ws;
+    this.ws = null; // its close event is then ignored: "online" reconnects
+    if (ws) {
+      this.onClose({ code: 1006, reason: "offline" });
+      ws.close(1000);
+    }
+    this.setState("offline", LABELS.offline);
+  }
+
   get isOpen() {
     return this.ws !== null && this.ws.readyState === WebSocket.OPEN;
   }
@@ -93,6 +123,8 @@ export class LiveSocket {
   close() {
     this.stopped = true;
     clearTimeout(this.timer);
+    window.removeEventListener("offline", this.onOffline);
+    window.removeEventListener("online", this.onOnline);
     if (this.ws) this.ws.close(1000);
     this.setState("closed", LABELS.closed);
   }

@@ -1,7 +1,16 @@
-"""Room chat: ``/ws/room/{room_name}?name=<display name>`` on the "chat" layer.
+"""Room chat: ``/ws/room/{room_name}?name=<display name>&after=<position>`` on "chat".
 
 Each room is a group (``room.<room_name>``) on the pub/sub layer, so a message
-reaches every member of that room, in any web process, and nobody else.
+reaches every member of that room, in any web process, and nobody else. Rooms
+are *resumable* (``CHAT_HISTORY`` in ``sandbox/layers.py``) and members are
+*present* in them:
+
+- on join the page gets the room's last messages, then who is here (a
+  ``presence`` frame, from every web process), then live join/leave notices,
+  which are the layer's ``presence.join``/``presence.leave`` events;
+- a page that reconnects sends the position of the last message it showed as
+  ``?after=`` and gets what it missed, each message once, in order, or a
+  ``reset`` when that is impossible (see :mod:`..resume`).
 
 A visitor who signed in (``POST /api/signin``, see :mod:`.signin`) chats under the
 name in the signed cookie, marked ``"verified": true``; anyone else picks a name
@@ -10,13 +19,16 @@ with ``?name=`` and is shown as a guest.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 from urllib.parse import parse_qs
 
 from fast_channels.layers.naming import MAX_NAME_LENGTH, require_valid_group_name
+from fast_channels.layers.presence import PresenceLayer
 
 from ...layers import CHAT
-from ..base import SandboxJsonConsumer, required_text
+from ..base import required_text
+from ..resume import ResumingConsumer, after_param
 
 MAX_NAME_CHARS = 32
 #: Close codes 4000-4999 are the app's own; the page does not retry after these.
@@ -28,7 +40,21 @@ ROOM_RULE = (
 )
 
 
-class ChatConsumer(SandboxJsonConsumer):
+def member_id(channel: str) -> str:
+    """A stable, opaque id for a member: pages never see channel names."""
+    return hashlib.sha256(channel.encode()).hexdigest()[:12]
+
+
+def member(channel: str, info: dict[str, Any]) -> dict[str, Any]:
+    """One entry of the page's "who is here" list."""
+    return {
+        "id": member_id(channel),
+        "name": str(info.get("name", "?")),
+        "verified": bool(info.get("verified", False)),
+    }
+
+
+class ChatConsumer(ResumingConsumer):
     """One member of one chat room."""
 
     channel_layer_alias = CHAT
@@ -65,7 +91,6 @@ class ChatConsumer(SandboxJsonConsumer):
             )
             return
         self.group, self.display_name = group, name
-        await self.channel_layer.group_add(self.group, self.channel_name)
         await self.send_json(
             {
                 "type": "joined",
@@ -74,13 +99,39 @@ class ChatConsumer(SandboxJsonConsumer):
                 "verified": self.verified,
             }
         )
-        await self._notice("join")
+        # Joins the room and replays its last messages (or what this page missed).
+        await self.resume(group, after_param(self.scope))
+        # Present from now on, and announced: every member gets a presence.join.
+        info = {"name": self.display_name, "verified": self.verified}
+        await self._presence().presence_add(group, self.channel_name, info, announce=True)
+        await self.send_presence()
 
     async def disconnect(self, code: int) -> None:
         if self.group is None:
             return
-        await self.channel_layer.group_discard(self.group, self.channel_name)
-        await self._notice("leave")
+        # The room itself is left by the library (group_resume joined it).
+        await self._presence().presence_discard(self.group, self.channel_name, announce=True)
+
+    async def send_presence(self) -> None:
+        """Send the page who is in the room now, across every web process."""
+        if self.group is None:
+            return
+        here = await self._presence().presence(self.group)
+        members = sorted(
+            (member(channel, info) for channel, info in here.items()),
+            key=lambda m: (m["name"].lower(), m["id"]),
+        )
+        await self.send_json({"type": "presence", "room": self.room, "members": members})
+
+    async def action_who(self, content: dict[str, Any]) -> None:
+        """``{"type": "who"}``: the page asks for the presence list again."""
+        await self.send_presence()
+
+    def _presence(self) -> PresenceLayer:
+        layer = self.channel_layer
+        if not isinstance(layer, PresenceLayer):
+            raise TypeError(f"the chat layer ({type(layer).__name__}) must support presence")
+        return layer
 
     async def action_message(self, content: dict[str, Any]) -> None:
         """``{"type": "message", "text": "..."}`` from the page: broadcast to the room."""
@@ -101,39 +152,37 @@ class ChatConsumer(SandboxJsonConsumer):
     async def chat_message(self, event: dict[str, Any]) -> None:
         """A room message from the layer (type ``chat.message``)."""
         await self.send_json(
-            {
-                "type": "message",
-                "room": event["room"],
-                "name": event["name"],
-                "verified": event.get("verified", False),
-                "text": event["text"],
-            }
-        )
-
-    async def chat_notice(self, event: dict[str, Any]) -> None:
-        """Someone joined or left the room (type ``chat.notice``)."""
-        verb = "joined" if event["event"] == "join" else "left"
-        await self.send_json(
-            {
-                "type": "notice",
-                "event": event["event"],
-                "room": event["room"],
-                "name": event["name"],
-                "text": f"{event['name']} {verb} the room",
-            }
-        )
-
-    async def _notice(self, kind: str) -> None:
-        if self.group is not None:
-            await self.channel_layer.group_send(
-                self.group,
-                {
-                    "type": "chat.notice",
-                    "event": kind,
-                    "room": self.room,
-                    "name": self.display_name,
-                },
+            self.page_frame(
+                event,
+                type="message",
+                room=event["room"],
+                name=event["name"],
+                verified=event.get("verified", False),
+                text=event["text"],
             )
+        )
+
+    async def presence_join(self, event: dict[str, Any]) -> None:
+        """Someone arrived (the layer's ``presence.join``, sent by ``presence_add``)."""
+        await self._notice(event, "join", "joined")
+
+    async def presence_leave(self, event: dict[str, Any]) -> None:
+        """Someone left (``presence.leave``); a crashed process's members just lapse."""
+        await self._notice(event, "leave", "left")
+
+    async def _notice(self, event: dict[str, Any], kind: str, verb: str) -> None:
+        who = member(str(event["channel"]), event.get("info") or {})
+        await self.send_json(
+            self.page_frame(
+                event,
+                type="notice",
+                event=kind,
+                room=self.room,
+                name=who["name"],
+                member=who,
+                text=f"{who['name']} {verb} the room",
+            )
+        )
 
     async def _refuse(self, code: str, message: str) -> None:
         await self.send_error(code, message)

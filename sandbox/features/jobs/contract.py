@@ -16,8 +16,10 @@ JOB_KINDS: dict[str, str] = {
 }
 MIN_STEPS, MAX_STEPS = 1, 50
 
-#: Event types the worker sends to the consumer's channel on the "jobs" layer.
-#: The consumer handles them as job_progress(), job_completed() and job_failed().
+#: Event types sent to a browser session's group on the "jobs" layer: "job.queued" by
+#: the consumer that queued it, the others by the worker. Consumers handle them as
+#: job_queued(), job_progress(), job_completed() and job_failed().
+QUEUED = "job.queued"
 PROGRESS = "job.progress"
 COMPLETED = "job.completed"
 FAILED = "job.failed"

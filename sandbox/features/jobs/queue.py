@@ -29,8 +29,8 @@ class JobQueue:
         self._pool: ArqRedis | None = None
         self._lock = asyncio.Lock()
 
-    async def enqueue(self, job_id: str, kind: str, steps: int, channel_name: str) -> None:
-        """Queue one job; the worker will report to ``channel_name`` on the jobs layer."""
+    async def enqueue(self, job_id: str, kind: str, steps: int, group: str) -> None:
+        """Queue one job; the worker will report to ``group`` on the jobs layer."""
         pool = await self._get_pool()
         try:
             job = await pool.enqueue_job(
@@ -38,7 +38,7 @@ class JobQueue:
                 job_id,
                 kind,
                 steps,
-                channel_name,
+                group,
                 _job_id=job_id,
                 _queue_name=self.queue_name,
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -10,7 +11,7 @@ from fast_channels.layers import get_channel_layer, registered_aliases
 from pydantic import ValidationError
 
 from sandbox.app import create_app
-from sandbox.layers import close_channel_layers, setup_channel_layers
+from sandbox.layers import close_channel_layers, redis_location, setup_channel_layers
 from sandbox.redis_process import RedisProcess, free_port
 from sandbox.settings import Settings
 
@@ -67,6 +68,52 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     assert settings.port == 9123
     assert settings.sentinels == [("s1", 26379), ("s2", 26380)]
     assert settings.allowed_origins == ["example.com", "*.example.com"]
+
+
+@pytest.mark.parametrize("value", ["node-1", "node-1:port", ":7000", "a:7000,b", "a:0", "a:70000"])
+def test_bad_cluster_node_list_fails_at_start_up(value: str) -> None:
+    with pytest.raises(ValidationError, match=r"REDIS_CLUSTER_NODES entry .* is not host:port"):
+        Settings(redis_cluster_nodes=value)
+
+
+def test_cluster_nodes_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_CLUSTER_NODES", "redis-node-1:6379, redis-node-2:6380,")
+    monkeypatch.setenv("REDIS_PASSWORD", "s3cret")
+    settings = Settings()
+    assert settings.cluster_nodes == [("redis-node-1", 6379), ("redis-node-2", 6380)]
+    assert redis_location(settings) == {
+        "cluster_nodes": [("redis-node-1", 6379), ("redis-node-2", 6380)],
+        "connection_kwargs": {"password": "s3cret"},
+    }
+
+
+def test_layers_use_redis_url_unless_cluster_nodes_are_set() -> None:
+    url = "redis://cache:6379/0"
+    assert Settings(redis_url=url).cluster_nodes == []
+    assert redis_location(Settings(redis_url=url)) == {"hosts": [url]}
+    # REDIS_URL's password stays in the URL: no connection_kwargs for one server.
+    assert redis_location(Settings(redis_url=url, redis_password="x")) == {"hosts": [url]}
+    # The cluster wins over REDIS_URL (which then holds only the arq job queue).
+    clustered = Settings(redis_url=url, redis_cluster_nodes="n1:7000")
+    assert redis_location(clustered) == {"cluster_nodes": [("n1", 7000)]}
+
+
+def test_cluster_layers_are_built_from_the_environment() -> None:
+    from fast_channels.layers.redis import RedisChannelLayer, RedisPubSubChannelLayer
+
+    layer_types = (RedisChannelLayer, RedisPubSubChannelLayer)
+    if not all("cluster_nodes" in inspect.signature(t).parameters for t in layer_types):
+        pytest.skip("this fast-channels has no cluster_nodes argument yet (issue 13 layers)")
+    # Building a layer does no I/O, so no cluster needs to run for this.
+    settings = Settings(redis_url="redis://queue:6379/0", redis_cluster_nodes="n1:7000,n2:7001")
+    setup_channel_layers(settings)
+    kinds = {alias: type(get_channel_layer(alias)).__name__ for alias in registered_aliases()}
+    assert kinds == {
+        "chat": "RedisPubSubChannelLayer",
+        "notifications": "RedisPubSubChannelLayer",
+        "jobs": "RedisChannelLayer",
+        "memory": "InMemoryChannelLayer",
+    }
 
 
 @pytest.fixture

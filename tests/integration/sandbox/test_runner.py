@@ -21,6 +21,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from sandbox.redis_process import free_port
+from tests.e2e.processes import consecutive_free_ports
 
 from .conftest import ROOT
 
@@ -196,21 +197,8 @@ async def chat_across_processes(first: int, second: int) -> tuple[dict[str, obje
     return event, await served_by(first), await served_by(second)
 
 
-def free_port_pair() -> int:
-    """A free port P whose neighbour P+1 is free too (the runner uses both)."""
-    for _ in range(50):
-        first = free_port()
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", first + 1))
-            except OSError:
-                continue
-        return first
-    raise AssertionError("no two consecutive free ports found")
-
-
 def test_several_web_processes_share_one_room() -> None:
-    first = free_port_pair()
+    first = consecutive_free_ports(2)
     runner = Runner("--port", str(first), "--web-processes", "2", env=clean_env())
     try:
         url_line = runner.wait_for("running at")

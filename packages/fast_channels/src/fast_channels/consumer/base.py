@@ -3,7 +3,8 @@
 A consumer listens to two sources at once: the ASGI server (``receive()``) and,
 when it has a channel layer, its own channel on that layer. Each source has one
 long-lived loop task for the life of the connection, and both loops dispatch
-through a single lock, so the handlers of one consumer never run concurrently.
+through a single lock, so the handlers of one consumer never run concurrently
+(a WebSocket consumer may allow several frames at once: see :mod:`.concurrency`).
 No task is created per message: a broadcast to N sockets costs N queue wake-ups
 and N handler calls, nothing more.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from typing import Any, ClassVar
 
 from ..exceptions import InvalidMessageType, StopConsumer
@@ -19,6 +21,7 @@ from ..layers.base import BaseChannelLayer
 from ..layers.registry import get_channel_layer
 from ..types import Message, Receive, Scope, Send
 from .group_state import GroupStateMixin
+from .handler_names import _api_names, get_handler_name
 
 logger = logging.getLogger("fast_channels.consumer")
 
@@ -85,6 +88,8 @@ class AsyncConsumer(GroupStateMixin):
     # Each library class adds its own in __init_subclass__; handlers are the
     # ``websocket_*`` / ``http_*`` methods, which only the server's messages reach.
     _not_handlers: ClassVar[frozenset[str]] = frozenset()
+    # Message type -> handler name, for types this class has dispatched before.
+    _handler_names: ClassVar[dict[str, str]] = {}
 
     scope: Scope
     base_send: Send
@@ -98,6 +103,7 @@ class AsyncConsumer(GroupStateMixin):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        cls._handler_names = {}  # each class its own: a subclass may add or hide handlers
         if cls.__module__.startswith("fast_channels."):
             cls._not_handlers = cls._not_handlers | _api_names(cls)
 
@@ -199,28 +205,39 @@ class AsyncConsumer(GroupStateMixin):
             logger.exception("Could not release channel %s", channel)
 
     async def _run(self, receive: Receive) -> None:
-        if self._channel_layer is None:
+        layer = self._channel_layer
+        if layer is None:
             await self._asgi_loop(receive)
             return
-        loops = (
-            asyncio.create_task(self._asgi_loop(receive)),
-            asyncio.create_task(self._layer_loop(self._channel_layer, self.channel_name)),
-        )
+        # The ASGI loop runs in this task and only the layer loop gets one of its own:
+        # each task is memory that every one of 10,000 idle sockets pays for.
+        me = asyncio.current_task()
+        if me is None:  # ASGI servers run each connection in a task; a bare loop call does not
+            raise RuntimeError(f"{type(self).__name__} must run inside an asyncio task.")
+        reader = asyncio.create_task(self._layer_loop(layer, self.channel_name))
+        stop = partial(_stop_asgi_loop, me)
+        reader.add_done_callback(stop)  # it never returns: it ended with an exception
         try:
-            done, _ = await asyncio.wait(loops, return_when=asyncio.FIRST_COMPLETED)
+            await self._asgi_loop(receive)
+        except asyncio.CancelledError:
+            # Cancelled by stop() alone: raise what ended the layer loop instead.
+            if reader.done() and not reader.cancelled() and me.uncancel() == 0:
+                reader.result()
+            raise
         finally:
-            for task in loops:
-                task.cancel()
-            await asyncio.gather(*loops, return_exceptions=True)
-        for task in done:
-            task.result()  # re-raise StopConsumer or a handler's exception
+            reader.remove_done_callback(stop)
+            reader.cancel()
+            await asyncio.wait((reader,))
 
     async def _asgi_loop(self, receive: Receive) -> None:
         lock, dispatch = self._lock, self.dispatch
         while True:
             message = await receive()
-            async with lock:
+            await lock.acquire()
+            try:
                 await dispatch(message)
+            finally:
+                lock.release()
 
     async def _layer_loop(self, layer: BaseChannelLayer, channel: str) -> None:
         # The broadcast hot path: keep it to one receive, one lock and one call.
@@ -239,14 +256,14 @@ class AsyncConsumer(GroupStateMixin):
                     msg_type.partition(".")[0],
                 )
                 continue
-            async with lock:
-                try:
-                    await dispatch(message)
-                except InvalidMessageType as exc:
-                    # Someone else's typo must not close this client's connection.
-                    logger.warning(
-                        "%s dropped a channel layer message: %s", type(self).__name__, exc
-                    )
+            await lock.acquire()
+            try:
+                await dispatch(message)
+            except InvalidMessageType as exc:
+                # Someone else's typo must not close this client's connection.
+                logger.warning("%s dropped a channel layer message: %s", type(self).__name__, exc)
+            finally:
+                lock.release()
 
     # Dispatch -------------------------------------------------------------------------
 
@@ -260,42 +277,32 @@ class AsyncConsumer(GroupStateMixin):
         """
         if self._floors is not None and self._already_dispatched(message):
             return  # replayed by group_resume() already: each message once
-        name = get_handler_name(message)
-        # Looked up on the class: a property must not run just to be rejected.
-        method = getattr(type(self), name, None)
-        if name in self._not_handlers or not callable(method) or isinstance(method, type):
-            raise InvalidMessageType(
-                f"{type(self).__name__} has no handler for message type {message['type']!r}: "
-                f"define 'async def {name}(self, message)'."
-            )
+        msg_type = message.get("type")
+        # Types already checked are looked up in the class's own table (the broadcast
+        # hot path); only names of real handlers enter it, so it stays small.
+        name = self._handler_names.get(msg_type) if type(msg_type) is str else None
+        if name is None:
+            name = self._handler_name(message)
         await getattr(self, name)(message)
 
+    @classmethod
+    def _handler_name(cls, message: Message) -> str:
+        name = get_handler_name(message)
+        # Looked up on the class: a property must not run just to be rejected.
+        method = getattr(cls, name, None)
+        if name in cls._not_handlers or not callable(method) or isinstance(method, type):
+            raise InvalidMessageType(
+                f"{cls.__name__} has no handler for message type {message['type']!r}: "
+                f"define 'async def {name}(self, message)'."
+            )
+        cls._handler_names[message["type"]] = name
+        return name
 
-def get_handler_name(message: Message) -> str:
-    """The method name for a message's ``type``: ``"chat.message"`` -> ``"chat_message"``."""
-    msg_type = message.get("type")
-    if not isinstance(msg_type, str) or not msg_type:
-        raise InvalidMessageType(f"Message type must be a non-empty str, got {msg_type!r}")
-    if msg_type.startswith("_"):
-        raise InvalidMessageType(
-            f"Message type {msg_type!r} starts with '_': handlers for private "
-            "methods cannot be called through messages."
-        )
-    return msg_type.replace(".", "_")
 
-
-def _api_names(cls: type) -> frozenset[str]:
-    """Public names a library class defines, except its handlers.
-
-    Handlers are the ``websocket_*``/``http_*`` methods and whatever the class
-    lists in ``_library_handlers`` (e.g. the SSE consumer's ``sse_event``).
-    """
-    handlers: frozenset[str] = vars(cls).get("_library_handlers", frozenset())
-    return frozenset(
-        name
-        for name in vars(cls)
-        if not name.startswith(("_", "websocket_", "http_")) and name not in handlers
-    )
+def _stop_asgi_loop(asgi_task: asyncio.Task[Any], reader: asyncio.Task[None]) -> None:
+    """The layer loop ended (a handler raised, StopConsumer, the layer failed): stop."""
+    if not reader.cancelled():
+        asgi_task.cancel()
 
 
 # The mixin's API (group_resume, presence_info...) is the library's too.

@@ -7,21 +7,37 @@ Set them on the consumer class::
     class ChatConsumer(AsyncJsonWebsocketConsumer):
         limits = ConnectionLimits(max_frame_bytes=4096, rate=5, burst=10)
 
-=========================  ===========  ======================================================
-Limit                      Default      Past it
-=========================  ===========  ======================================================
-``max_frame_bytes``        64 KiB       the frame is dropped; ``limit_exceeded()`` is called
-                                        (plain consumer: close 1009; JSON consumer: an error
-                                        event ``{"type": "error", "code": "frame_too_large"}``)
-``rate`` / ``burst``       20/s, 40     the frame is dropped; ``limit_exceeded()`` is called
-                                        (plain consumer: close 1008; JSON consumer: an error
-                                        event with ``"code": "rate_limited"``)
-``max_outbound_bytes``     10 MiB       the client is not reading: the connection is closed
-                                        with 3008 and what was queued for it is dropped
-=========================  ===========  ======================================================
+=============================  ========  ===================================================
+Limit                          Default   Past it
+=============================  ========  ===================================================
+``max_frame_bytes``            64 KiB    the frame is dropped; ``limit_exceeded()`` is called
+                                         (plain consumer: close 1009; JSON consumer: an
+                                         error event ``{"type": "error", "code":
+                                         "frame_too_large"}``)
+``rate`` / ``burst``           20/s, 40  the frame is dropped; ``limit_exceeded()`` is called
+                                         (plain consumer: close 1008; JSON consumer: an
+                                         error event with ``"code": "rate_limited"``)
+``max_outbound_bytes``         10 MiB    the client is not reading: the connection is
+                                         closed with 3008 and what was queued is dropped
+``max_concurrent_handlers``    1         frame handlers running at once; past it the next
+                                         frame is not read from the server until one ends
+                                         (back-pressure: the client's sends wait; nothing
+                                         is dropped, no error frame, no close)
+=============================  ========  ===================================================
 
-``None`` turns a limit off. Frames are counted before any handler runs, so a
-refused frame costs no handler work; refused frames do not use up rate tokens.
+``None`` turns a limit off (except ``max_concurrent_handlers``, always a number).
+Frames are counted before any handler runs, so a refused frame costs no handler
+work; refused frames do not use up rate tokens.
+
+Why back-pressure past ``max_concurrent_handlers``: every frame in flight is work
+the client asked for and is owed an answer, in order for its own requests. An
+error frame would make clients retry what the server is already too busy for,
+and a close would cut off a client that is only asking faster than a handler
+finishes. Waiting costs the server nothing: the frame stays in the client's
+socket, and TCP slows the client down. Floods are the rate limit's job. With 1
+(the default) handlers never interleave, as in Django Channels; with N > 1 up to
+N client frames are handled at once, each in its own task, while channel layer
+messages are still handled one at a time, in order (see :mod:`.concurrency`).
 """
 
 from __future__ import annotations
@@ -50,6 +66,8 @@ class ConnectionLimits:
     burst: int = 40
     #: Bytes queued for the client but not yet taken by the server; past it, close 3008.
     max_outbound_bytes: int | None = 10 * 1024 * 1024
+    #: Handlers of client frames that may run at once; 1 handles one message at a time.
+    max_concurrent_handlers: int = 1
 
     def __post_init__(self) -> None:
         for name in ("max_frame_bytes", "rate", "max_outbound_bytes"):
@@ -58,6 +76,12 @@ class ConnectionLimits:
                 raise ValueError(f"ConnectionLimits.{name} must be > 0 or None, got {value!r}")
         if isinstance(self.burst, bool) or not isinstance(self.burst, int) or self.burst < 1:
             raise ValueError(f"ConnectionLimits.burst must be an int >= 1, got {self.burst!r}")
+        handlers = self.max_concurrent_handlers
+        if isinstance(handlers, bool) or not isinstance(handlers, int) or handlers < 1:
+            raise ValueError(
+                "ConnectionLimits.max_concurrent_handlers must be an int >= 1 (1 handles one "
+                f"message at a time), got {handlers!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -71,6 +95,8 @@ class LimitExceeded:
 
 class TokenBucket:
     """Allow ``rate`` events per second on average, with bursts up to ``burst``."""
+
+    __slots__ = ("_clock", "_last", "_tokens", "burst", "rate")
 
     def __init__(
         self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
@@ -94,6 +120,8 @@ class TokenBucket:
 
 class FrameLimiter:
     """Checks each client frame of one connection against its size and rate limits."""
+
+    __slots__ = ("bucket", "max_bytes")
 
     def __init__(self, limits: ConnectionLimits, clock: Callable[[], float] = time.monotonic):
         self.max_bytes = limits.max_frame_bytes

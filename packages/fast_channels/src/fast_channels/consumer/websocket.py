@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any, ClassVar
 
 from ..exceptions import (
@@ -22,10 +22,12 @@ from ..exceptions import (
     DenyConnection,
     StopConsumer,
 )
+from ..metrics.consumers import counts_for
 from ..middleware.origin import POLICY_VIOLATION
 from ..types import Message, Receive, Scope, Send
 from .auth import is_authenticated
 from .base import AsyncConsumer
+from .concurrency import FrameHandlers
 from .limits import SLOW_CLIENT, ConnectionLimits, FrameLimiter, LimitExceeded
 from .outbox import Outbox
 
@@ -33,6 +35,8 @@ logger = logging.getLogger("fast_channels.consumer")
 
 #: Close code used when a handler raised: "internal error" (RFC 6455).
 INTERNAL_ERROR = 1011
+#: Counted for a connection that ended without a close frame either way.
+ABNORMAL = 1006
 
 Headers = Mapping[str | bytes, str | bytes] | Iterable[tuple[str | bytes, str | bytes]]
 
@@ -56,7 +60,8 @@ class AsyncWebsocketConsumer(AsyncConsumer):
     ``send()`` never waits for a slow client: frames queue in a bounded outbox
     (``limits.max_outbound_bytes``) that is written to the server in order, so a
     broadcast is not held up by one socket. Client frames pass the ``limits``
-    (size, rate) before :meth:`receive` sees them; see
+    (size, rate) before :meth:`receive` sees them, and by default are handled one at
+    a time (``limits.max_concurrent_handlers``); see
     :mod:`fast_channels.consumer.limits` for the defaults and what happens past each.
     """
 
@@ -73,6 +78,9 @@ class AsyncWebsocketConsumer(AsyncConsumer):
         self._closed = False
         self._disconnected = False
         self._limiter = FrameLimiter(self.limits)
+        #: This class's counters (see :mod:`fast_channels.metrics`), None when off.
+        self._count = counts_for(type(self))
+        self._close_code: int | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.outbox = Outbox(send, self.limits.max_outbound_bytes, self._too_slow)
@@ -80,6 +88,16 @@ class AsyncWebsocketConsumer(AsyncConsumer):
             await super().__call__(scope, receive, self.outbox.send)
         finally:
             await self.outbox.aclose()
+            if (count := self._count) and self._accepted:
+                count.open -= 1
+                count.closed(ABNORMAL if self._close_code is None else self._close_code)
+
+    def _asgi_loop(self, receive: Receive) -> Coroutine[Any, Any, None]:
+        # Returns the loop rather than awaiting it: one coroutine frame less per socket.
+        limit = self.limits.max_concurrent_handlers
+        if limit == 1:
+            return super()._asgi_loop(receive)
+        return FrameHandlers(limit, self.dispatch).run(receive, self._lock)  # see .concurrency
 
     # ASGI events ----------------------------------------------------------------------
 
@@ -98,6 +116,8 @@ class AsyncWebsocketConsumer(AsyncConsumer):
 
     async def websocket_receive(self, message: Message) -> None:
         """Handle a frame: check it against ``limits``, then call :meth:`receive`."""
+        if count := self._count:
+            count.frames_in += 1
         text = message.get("text")
         exceeded = self._limiter.check(text, message.get("bytes"))
         if exceeded is not None:
@@ -111,7 +131,10 @@ class AsyncWebsocketConsumer(AsyncConsumer):
     async def websocket_disconnect(self, message: Message) -> None:
         """Handle the client going away: call :meth:`disconnect`, then stop."""
         self._closed = True
-        await self._disconnect_once(message.get("code", 1005))
+        code = message.get("code", 1005)
+        if self._close_code is None:
+            self._close_code = code
+        await self._disconnect_once(code)
         raise StopConsumer
 
     # Overridable hooks ----------------------------------------------------------------
@@ -145,6 +168,9 @@ class AsyncWebsocketConsumer(AsyncConsumer):
             message["headers"] = [(_to_bytes(k), _to_bytes(v)) for k, v in pairs]
         await self.base_send(message)
         self._accepted = True
+        if count := self._count:
+            count.accepted += 1
+            count.open += 1
 
     async def send(
         self,
@@ -159,6 +185,8 @@ class AsyncWebsocketConsumer(AsyncConsumer):
             await self.base_send({"type": "websocket.send", "bytes": bytes_data})
         else:
             raise ValueError("send() needs text_data or bytes_data")
+        if count := self._count:
+            count.frames_out += 1
         if close is not False:
             await self.close(None if close is True else close)
 
@@ -169,6 +197,11 @@ class AsyncWebsocketConsumer(AsyncConsumer):
             message["code"] = code
         if reason:
             message["reason"] = reason
+        if not self._closed and (count := self._count):
+            if not self._accepted:
+                count.denied += 1
+            elif self._close_code is None:
+                self._close_code = 1000 if code is None else code
         self._closed = True
         await self.base_send(message)
 
@@ -176,6 +209,8 @@ class AsyncWebsocketConsumer(AsyncConsumer):
 
     async def handle_exception(self, exc: Exception) -> None:
         """Log ``exc``, close this socket with 1011 and call :meth:`disconnect`."""
+        if count := self._count:
+            count.handler_errors += 1
         if isinstance(exc, ChannelLayerConnectionError):
             # An OSError too, but the layer's service is down: that is no client's doing.
             logger.error(
@@ -200,6 +235,8 @@ class AsyncWebsocketConsumer(AsyncConsumer):
             await self._disconnect_once(INTERNAL_ERROR)
 
     def _too_slow(self, size: int) -> None:
+        if self._close_code is None:
+            self._close_code = SLOW_CLIENT
         logger.warning(
             "%s: the client is not reading (%d bytes waiting, limit %s); closing with %d",
             type(self).__name__,

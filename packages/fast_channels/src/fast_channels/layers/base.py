@@ -5,9 +5,13 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
+from ..metrics.layer import LayerMetrics
 from .capacity import CapacityMatcher, Pattern
+
+if TYPE_CHECKING:
+    from ..metrics.snapshots import LayerStats
 
 
 class BaseChannelLayer(abc.ABC):
@@ -41,6 +45,16 @@ class BaseChannelLayer(abc.ABC):
         #: layer counts them (and logs a warning per skipping call) so a drop is
         #: visible; read it in metrics or tests, reset it by assigning 0.
         self.dropped_messages: int = 0
+        #: What this layer counts (see :mod:`fast_channels.metrics`); read :meth:`stats`.
+        self.metrics = LayerMetrics(type(self).__name__)
+        # The hot-path counters, None when metrics are off: ``if c: c.sent += 1``.
+        self._count = self.metrics.counts
+
+    def stats(self) -> LayerStats:
+        """What this layer did and holds now, as a :class:`~fast_channels.metrics.LayerStats`."""
+        from ..metrics.stats import layer_stats
+
+        return layer_stats(self)
 
     # Point to point -----------------------------------------------------------------
 

@@ -66,7 +66,9 @@ class _Channel:
 
     def __init__(self) -> None:
         self.messages: deque[_Item] = deque()
-        self.waiters: deque[asyncio.Future[_Item]] = deque()
+        # A list, not a deque: it rarely holds more than one receiver, and an empty
+        # deque costs 600 bytes, for each channel of each of 10,000 idle consumers.
+        self.waiters: list[asyncio.Future[_Item]] = []
 
 
 class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
@@ -119,12 +121,17 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
         payload = _freeze(message)
         now = time.monotonic()
         self._expire_channels(now)
+        count = self._count
         if not self._deliver(channel, (now + self.expiry, payload), now):
+            if count:
+                count.channel_full += 1
             raise ChannelFull(
                 f"Channel {channel!r} is full ({self.get_capacity(channel)} messages waiting); "
                 "the message was not sent. Make sure something receives on it, or raise "
                 "capacity / channel_capacity."
             )
+        if count:
+            count.sent += 1
 
     async def receive(self, channel: str) -> dict[str, Any]:
         """Wait for the next message on ``channel`` and return a copy of it.
@@ -132,7 +139,9 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
         Cancelling a waiting ``receive()`` loses nothing: a message already
         handed to it goes back to the head of the channel.
         """
-        require_valid_channel_name(channel)
+        if channel not in self._channels:  # a known channel's name was checked already
+            require_valid_channel_name(channel)
+        count = self._count
         while True:
             now = time.monotonic()
             self._expire_channels(now)
@@ -141,7 +150,11 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
             while messages:
                 expires_at, payload = messages.popleft()
                 if expires_at > now:
+                    if count:
+                        count.received += 1
                     return _thaw(payload)
+                if count:
+                    count.expired += 1
             waiter: asyncio.Future[_Item] = asyncio.get_running_loop().create_future()
             state.waiters.append(waiter)
             try:
@@ -156,7 +169,11 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
                         state.waiters.remove(waiter)
                 raise
             if expires_at > time.monotonic():
+                if count:
+                    count.received += 1
                 return _thaw(payload)
+            if count:
+                count.expired += 1
 
     async def new_channel(self, prefix: str = "specific") -> str:
         """Return a new unique channel name, ``"<prefix>.inmemory!<random>"``."""
@@ -208,6 +225,8 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
         self._expire_memberships(now)
         self._expire_channels(now)
         members = self._groups.get(group)
+        if count := self._count:
+            count.group_sends += 1
         if not members:
             return
         item = (now + self.expiry, payload)
@@ -216,16 +235,20 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
         for channel in members:
             if not deliver(channel, item, now):
                 dropped += 1
+        if count:
+            count.group_deliveries += len(members) - dropped
+            count.channel_full += dropped
         if dropped:
             self.dropped_messages += dropped
-            logger.warning(
-                "group_send to %r skipped %d of %d member channel(s) that were full "
-                "(message type %r); %d dropped by this layer so far",
-                group,
+            total, kind = self.dropped_messages, message["type"]
+            self.metrics.dropped(  # rate-limited: see fast_channels.metrics.events
                 dropped,
-                len(members),
-                message["type"],
-                self.dropped_messages,
+                lambda n: (
+                    f"group_send to {group!r} skipped {dropped} of {len(members)} member "
+                    f"channel(s) that were full (message type {kind!r}); {total} dropped by this "
+                    "layer so far"
+                ),
+                logger,
             )
 
     # Lifecycle ----------------------------------------------------------------------
@@ -275,7 +298,7 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
         state = self._channel(channel, now)
         waiters = state.waiters
         while waiters:
-            waiter = waiters.popleft()
+            waiter = waiters.pop(0)
             if waiter.done():
                 continue
             try:
@@ -288,8 +311,7 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
             messages.appendleft(item)
             return True
         if len(messages) >= self.get_capacity(channel):
-            while messages and messages[0][0] <= now:
-                messages.popleft()
+            self._drop_expired(messages, now)
             if len(messages) >= self.get_capacity(channel):
                 return False
         messages.append(item)
@@ -304,13 +326,12 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
             if state is None:
                 continue
             messages = state.messages
-            while messages and messages[0][0] <= now:
-                messages.popleft()
+            self._drop_expired(messages, now)
             if state.waiters:
                 # Forget receivers whose event loop ended without cancelling them.
-                state.waiters = deque(
+                state.waiters = [
                     w for w in state.waiters if not w.done() and not w.get_loop().is_closed()
-                )
+                ]
             if messages or state.waiters:
                 # Check again when the head expires (or after a full expiry for a
                 # channel with receivers), never before the last entry: stays sorted.
@@ -320,6 +341,14 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
                 checks.append((check_at, name))
             else:
                 del self._channels[name]
+
+    def _drop_expired(self, messages: deque[_Item], now: float) -> None:
+        expired = 0
+        while messages and messages[0][0] <= now:
+            messages.popleft()
+            expired += 1
+        if expired and (count := self._count):
+            count.expired += expired
 
     def _expire_memberships(self, now: float) -> None:
         memberships = self._memberships

@@ -9,7 +9,6 @@ the epoch changes only when ``flush()``/``close()`` drops the history.
 
 from __future__ import annotations
 
-import abc
 import pickle
 import secrets
 import time
@@ -17,9 +16,9 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
+from .group_state import StoredGroupState
 from .history import (
     GroupHistory,
-    HistoryLayer,
     HistoryLimits,
     HistoryPolicy,
     Position,
@@ -27,15 +26,11 @@ from .history import (
     require_history,
     stamp,
 )
-from .naming import require_valid_channel_name, require_valid_group_name, require_valid_message
+from .naming import require_valid_message
 from .presence import (
-    JOIN_TYPE,
-    LEAVE_TYPE,
     PresenceInfo,
-    PresenceLayer,
     decode_info,
     encode_info,
-    presence_event,
 )
 
 
@@ -45,13 +40,13 @@ class MemoryPresence:
     def __init__(self) -> None:
         self._present: dict[str, dict[str, str]] = {}
 
-    def add(self, group: str, channel: str, info: Mapping[str, Any] | None) -> str:
+    async def add(self, group: str, channel: str, info: Mapping[str, Any] | None) -> str:
         """Record the presence; return the description as JSON (for the join event)."""
         text = encode_info(info)
         self._present.setdefault(group, {})[channel] = text
         return text
 
-    def discard(self, group: str, channel: str) -> str | None:
+    async def discard(self, group: str, channel: str) -> str | None:
         """Forget the presence; return its description, or ``None`` if there was none."""
         members = self._present.get(group)
         if members is None:
@@ -61,7 +56,7 @@ class MemoryPresence:
             del self._present[group]
         return text
 
-    def list(self, group: str) -> dict[str, PresenceInfo]:
+    async def list(self, group: str) -> dict[str, PresenceInfo]:
         return {ch: decode_info(text) for ch, text in self._present.get(group, {}).items()}
 
     def clear(self) -> None:
@@ -111,7 +106,7 @@ class MemoryHistory:
         kept.entries.append((kept.offset, now, frozen))
         return stamped
 
-    def read(self, group: str, since: Position | str | None) -> GroupHistory:
+    async def read(self, group: str, since: Position | str | None) -> GroupHistory:
         limits = require_history(self.policy, group)
         start = Position.parse(since) if since is not None else None
         kept = self._groups.get(group)
@@ -134,44 +129,11 @@ class MemoryHistory:
         self.epoch = secrets.token_hex(4)
 
 
-class MemoryGroupState(PresenceLayer, HistoryLayer):
-    """The presence and history methods of the in-memory layer, as one mixin.
+class MemoryGroupState(StoredGroupState):
+    """The presence and history methods of the in-memory layer, over its stores.
 
     The layer sets ``_presence``, ``_history`` and ``history_policy`` in its constructor.
     """
 
     _presence: MemoryPresence
     _history: MemoryHistory
-
-    @abc.abstractmethod
-    async def group_send(self, group: str, message: dict[str, Any]) -> None:
-        """The layer's own ``group_send``, which carries join/leave announcements."""
-
-    async def presence_add(
-        self,
-        group: str,
-        channel: str,
-        info: Mapping[str, Any] | None = None,
-        *,
-        announce: bool = False,
-    ) -> None:
-        require_valid_group_name(group)
-        require_valid_channel_name(channel)
-        text = self._presence.add(group, channel, info)
-        if announce:
-            await self.group_send(group, presence_event(JOIN_TYPE, group, channel, text))
-
-    async def presence_discard(self, group: str, channel: str, *, announce: bool = False) -> None:
-        require_valid_group_name(group)
-        require_valid_channel_name(channel)
-        text = self._presence.discard(group, channel)
-        if announce and text is not None:
-            await self.group_send(group, presence_event(LEAVE_TYPE, group, channel, text))
-
-    async def presence(self, group: str) -> dict[str, PresenceInfo]:
-        require_valid_group_name(group)
-        return self._presence.list(group)
-
-    async def group_history(self, group: str, since: Position | str | None = None) -> GroupHistory:
-        require_valid_group_name(group)
-        return self._history.read(group, since)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import abc
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..exceptions import MessageTooLarge
@@ -60,6 +60,19 @@ def decode_info(text: str | bytes) -> PresenceInfo:
     """The description stored by :func:`encode_info`."""
     value: PresenceInfo = json.loads(text)
     return value
+
+
+def decode_infos(texts: Sequence[str | bytes]) -> list[PresenceInfo]:
+    """Many descriptions stored by :func:`encode_info`, parsed in one ``json.loads``.
+
+    A presence list is read whole on every query: one parse of ``[a,b,...]`` costs a
+    fraction of one parse per member (measured in ``bench/group_state.py``).
+    """
+    if not texts:
+        return []
+    joined = b",".join(t.encode() if isinstance(t, str) else bytes(t) for t in texts)
+    values: list[PresenceInfo] = json.loads(b"[" + joined + b"]")
+    return values
 
 
 def presence_event(kind: str, group: str, channel: str, info: str) -> dict[str, Any]:

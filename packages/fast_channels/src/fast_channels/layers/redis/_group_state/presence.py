@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ....exceptions import ChannelLayerConnectionError
-from ...presence import PresenceInfo, decode_info, encode_info
+from ...presence import PresenceInfo, decode_infos, encode_info
 from .._transport.errors import RETRYABLE
 from .._transport.pipe import pack
 from .._transport.seam import Connections
@@ -145,7 +145,8 @@ class RedisPresence:
         key = group_keys(self._prefix, group, self._conns.clustered).presence
         pipe = self._conns.pipe(self._conns.shard_for(group))
         rows = await PRESENCE_LIST(pipe, [key], [now_ms() - int(self.timeout * 1000)])
-        return {rows[i].decode(): decode_info(rows[i + 1]) for i in range(0, len(rows), 2)}
+        channels = (channel.decode() for channel in rows[0::2])
+        return dict(zip(channels, decode_infos(rows[1::2]), strict=True))
 
     def clear(self) -> None:
         """Stop asserting this loop's presences (``flush()`` deleted them)."""

@@ -29,7 +29,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
@@ -45,6 +45,9 @@ from .options import connection_options
 from .pipe import ShardPipe
 from .resp import pack
 from .slots import UNKNOWN, SlotTable, key_slot, redirection
+
+if TYPE_CHECKING:
+    from ....metrics.layer import LayerMetrics, LinkMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +146,8 @@ class ClusterConnections:
         self.masters: set[int] = set()
         self._refreshed_at = -REFRESH_INTERVAL
         self._loops: PerLoop[_LoopEntry] = PerLoop(_LoopEntry, self._release)
+        #: The owning layer's metrics, set by the layer (None: nothing counted).
+        self.metrics: LayerMetrics | None = None
 
     @classmethod
     def from_arguments(
@@ -202,6 +207,10 @@ class ClusterConnections:
             await self.refresh()
         return sorted(self.masters)
 
+    def locals(self) -> list[LoopLocal]:
+        """The layer's state of every event loop that has one (for metrics)."""
+        return [entry.local for entry in self._loops.entries() if entry.local is not None]
+
     def local(self, make: Callable[[], L]) -> L:
         entry = self._loops.current()
         local = entry.local
@@ -223,7 +232,14 @@ class ClusterConnections:
         pipe = pipes.get(index)
         if pipe is None:
             pipe = pipes[index] = ClusterPipe(self, index)
+            pipe.link_metrics = self.link(index)
         return pipe
+
+    def link(self, index: int) -> LinkMetrics | None:
+        """The metrics of node ``index`` (None without metrics)."""
+        if self.metrics is None:
+            return None
+        return self.metrics.link(self.hosts[index].describe())
 
     def dedicated(self, index: int) -> AbstractConnection:
         return dedicated_connection(self.options[index])

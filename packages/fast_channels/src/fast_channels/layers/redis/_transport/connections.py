@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import binascii
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.connection import AbstractConnection
@@ -30,6 +30,9 @@ from .hosts import HostConfig, parse_hosts
 from .loops import LoopLocal, PerLoop
 from .options import connection_options, sentinel_options
 from .pipe import ShardPipe
+
+if TYPE_CHECKING:
+    from ....metrics.layer import LayerMetrics, LinkMetrics
 
 L = TypeVar("L", bound=LoopLocal)
 
@@ -98,6 +101,8 @@ class RedisConnections:
         #: Per shard: every option its connections are built from (see :mod:`.options`).
         self.options = [connection_options(host) for host in hosts]
         self._loops: PerLoop[_LoopEntry] = PerLoop(lambda: _LoopEntry(len(hosts)), self._release)
+        #: The owning layer's metrics, set by the layer (None: nothing counted).
+        self.metrics: LayerMetrics | None = None
 
     @classmethod
     def from_arguments(
@@ -128,6 +133,10 @@ class RedisConnections:
     def loop_count(self) -> int:
         """Event loops this object holds state for (for leak checks)."""
         return len(self._loops)
+
+    def locals(self) -> list[LoopLocal]:
+        """The layer's state of every event loop that has one (for metrics)."""
+        return [entry.local for entry in self._loops.entries() if entry.local is not None]
 
     #: Not a Redis Cluster (see :class:`~.cluster.ClusterConnections`): keys keep
     #: their names, and one script may touch keys of any name on a shard.
@@ -183,7 +192,14 @@ class RedisConnections:
             pipe = pipes[index] = ShardPipe(
                 lambda: self.dedicated(index), self.hosts[index].describe(), self.reply_timeout
             )
+            pipe.link_metrics = self.link(index)
         return pipe
+
+    def link(self, index: int) -> LinkMetrics | None:
+        """The metrics of shard ``index``'s server (None without metrics)."""
+        if self.metrics is None:
+            return None
+        return self.metrics.link(self.hosts[index].describe())
 
     def dedicated(self, index: int) -> AbstractConnection:
         """A new, unconnected connection to shard ``index``, outside the pool."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from typing import TYPE_CHECKING
 
 from redis.backoff import EqualJitterBackoff
 from redis.exceptions import (
@@ -34,6 +35,9 @@ from redis.exceptions import (
 
 from ....exceptions import ChannelLayerConnectionError
 from .errors import FAILOVER_CODES, PERMANENT_CODES, REDIRECT_CODES, RETRYABLE, reply_code
+
+if TYPE_CHECKING:
+    from ....metrics.layer import LinkMetrics
 
 
 class Fault(enum.Enum):
@@ -96,12 +100,15 @@ class Trouble:
     """A reader's run of failures: the back-off, and one log line per kind of trouble.
 
     A reader may fail every 50 ms to 1 s for as long as Redis is unwell;
-    logging each failure would flood the log, logging none would hide it.
+    logging each failure would flood the log, logging none would hide it. With
+    ``link``, connection losses and returns are counted there (see
+    :mod:`fast_channels.metrics`).
     """
 
-    def __init__(self, logger: logging.Logger, what: str) -> None:
+    def __init__(self, logger: logging.Logger, what: str, link: LinkMetrics | None = None) -> None:
         self._logger = logger
         self._what = what
+        self._link = link
         self.failures = 0
         self._logged: set[Fault] = set()
 
@@ -109,6 +116,8 @@ class Trouble:
         """Record ``exc``; return its kind and the seconds to wait before retrying."""
         fault = classify(exc)
         self.failures += 1
+        if self._link is not None and fault in (Fault.CONNECTION, Fault.FAILOVER):
+            self._link.down()
         if fault not in self._logged:
             self._logged.add(fault)
             if fault is Fault.TRANSIENT and _reply(exc) is None:  # not an error reply: a bug
@@ -123,6 +132,8 @@ class Trouble:
         """Reset after a success; True if there was trouble (logged as resolved)."""
         if not self.failures:
             return False
+        if self._link is not None:
+            self._link.up()
         if self._logged:
             self._logger.warning("%s: Redis answers again", self._what)
         self.failures = 0

@@ -76,6 +76,11 @@ class PerLoop(Generic[E]):
     def __len__(self) -> int:
         return len(self._slots)
 
+    def entries(self) -> list[E]:
+        """Every loop's entry, for a read-only look from any thread (metrics)."""
+        with self._lock:
+            return [slot.entry for slot in self._slots.values()]
+
     def current(self) -> E:
         """The running loop's entry, made (and watched) on first use."""
         loop = asyncio.get_running_loop()

@@ -42,9 +42,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import NoScriptError, RedisError
@@ -54,6 +55,9 @@ from . import dedicated
 from .dedicated import abort, disconnect, transport_of
 from .errors import CONNECTION_ERRORS, REPLY_ERRORS, reply_error, unreachable
 from .resp import Arg, pack, pack_publish, pack_spublish
+
+if TYPE_CHECKING:
+    from ....metrics.layer import LinkMetrics
 
 __all__ = ["MAX_COMMAND_BYTES", "Arg", "ShardPipe", "pack", "pack_publish", "pack_spublish"]
 
@@ -124,6 +128,8 @@ class ShardPipe:
         #: Every link whose tasks still run: the current one and retired ones draining.
         self._links: set[_Link] = set()
         self._opening: asyncio.Future[_Link] | None = None
+        #: Where round trips (successful calls), losses and reconnects are counted.
+        self.link_metrics: LinkMetrics | None = None
 
     async def call(self, command: bytes, *, asking: bool = False) -> Any:
         """Send one packed command (:func:`pack`) and return its reply.
@@ -138,6 +144,15 @@ class ShardPipe:
         """
         if asking:
             command = _ASKING + command
+        latency = self.link_metrics.latency if self.link_metrics is not None else None
+        if latency is None:
+            return await self._call(command)
+        start = time.perf_counter_ns()
+        reply = await self._call(command)
+        latency.observe((time.perf_counter_ns() - start) // 1000)
+        return reply
+
+    async def _call(self, command: bytes) -> Any:
         if len(command) > self.max_size:
             raise MessageTooLarge(
                 f"A message of {len(command)} bytes (serialized, with its channel name) "
@@ -223,8 +238,12 @@ class ShardPipe:
             abort(conn)
             await disconnect(conn)
             if isinstance(exc, CONNECTION_ERRORS):
+                if self.link_metrics is not None:
+                    self.link_metrics.down()
                 raise unreachable(self.describe, f"is unreachable ({exc})") from exc
             raise
+        if self.link_metrics is not None:
+            self.link_metrics.up()
         link.tasks = [
             asyncio.create_task(self._read(link), name=f"fast-channels pipe {self.describe}"),
             asyncio.create_task(self._watch(link)),
@@ -245,6 +264,8 @@ class ShardPipe:
                 if not isinstance(exc, CONNECTION_ERRORS):
                     logger.exception("pipe to %s: reading a reply failed", self.describe)
                 problem = f"is unreachable ({exc or type(exc).__name__})"
+                if self.link_metrics is not None:
+                    self.link_metrics.down()
                 await self._drop(link, unreachable(self.describe, problem))
                 return
             link.progress = loop.time()
@@ -295,6 +316,8 @@ class ShardPipe:
             delay = link.progress + timeout - loop.time() if link.waiting else timeout
             if delay <= 0:
                 problem = f"did not answer within {timeout}s"
+                if self.link_metrics is not None:
+                    self.link_metrics.down()
                 await self._drop(link, unreachable(self.describe, problem))
                 return
             await asyncio.sleep(delay)

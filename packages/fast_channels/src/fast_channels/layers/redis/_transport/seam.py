@@ -11,7 +11,7 @@ implementation from the constructor arguments.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
@@ -22,6 +22,9 @@ from .hosts import HostConfig
 from .loops import LoopLocal
 from .pipe import ShardPipe
 
+if TYPE_CHECKING:
+    from ....metrics.layer import LayerMetrics, LinkMetrics
+
 L = TypeVar("L", bound=LoopLocal)
 
 
@@ -30,6 +33,7 @@ class Connections(Protocol):
 
     clustered: bool
     reply_timeout: float
+    metrics: LayerMetrics | None
 
     @property
     def hosts(self) -> Sequence[HostConfig]: ...
@@ -51,6 +55,10 @@ class Connections(Protocol):
     async def refresh(self) -> None: ...
 
     def local(self, make: Callable[[], L]) -> L: ...
+
+    def locals(self) -> list[LoopLocal]: ...
+
+    def link(self, index: int) -> LinkMetrics | None: ...
 
     def client(self, index: int) -> Redis: ...
 

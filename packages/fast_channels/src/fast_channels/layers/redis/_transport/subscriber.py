@@ -39,6 +39,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from redis.asyncio.connection import AbstractConnection
 from redis.backoff import EqualJitterBackoff
@@ -52,6 +53,9 @@ from .faults import is_failover
 from .sharded import PLAIN, SHARDED, SlotMoved, moved_slot, subscribe_chunks
 from .slots import key_slot
 from .tasks import cancel_and_wait
+
+if TYPE_CHECKING:
+    from ....metrics.layer import LayerMetrics, LinkMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +122,9 @@ class ShardSubscriber:
         self._barriers_sent = 1
         #: The last error reply on the connection (NOPERM ...), for subscribe errors.
         self._last_refusal: str | None = None
+        #: Where losses, returns and resubscriptions are counted (None: nowhere).
+        self.link: LinkMetrics | None = None
+        self.metrics: LayerMetrics | None = None
 
     @property
     def connected(self) -> bool:
@@ -231,6 +238,8 @@ class ShardSubscriber:
         # a concurrent subscribe() either is in the snapshot or sends its own.
         self._conn = conn
         self._down = None
+        if self.link is not None:
+            self.link.up()
         names = list(self.names)
         if self._was_connected:
             self._resubscribing = set(names)
@@ -326,9 +335,13 @@ class ShardSubscriber:
         if self._resubscribing is not None and not self._resubscribing:
             self._resubscribing = None
             logger.info("Pub/sub connection to Redis at %s is back", self.describe)
+            if self.metrics is not None and self.names:
+                self.metrics.healed_memberships(len(self.names), "subscriptions", self.describe)
             self._callbacks.fire(self._on_reconnect)
 
     def _went_down(self, exc: Exception) -> None:
+        if self.link is not None:
+            self.link.down()
         if self._down is None and self._was_connected:
             self._callbacks.fire(self._on_disconnect)
         if self._on_down is not None:  # a cluster: another node may serve these slots now

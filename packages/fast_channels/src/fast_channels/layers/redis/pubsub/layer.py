@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -36,8 +35,6 @@ from .subscriptions import LoopSubscriptions
 
 logger = logging.getLogger(__name__)
 
-#: Seconds between two "buffer full" warnings of one layer.
-DROP_WARNING_INTERVAL = 10.0
 #: Seconds a PUBLISH may wait for its reply before the connection is dropped.
 PUBLISH_TIMEOUT = 5.0
 
@@ -161,6 +158,7 @@ class RedisPubSubChannelLayer(SyncSendLayer, RedisGroupState):
             connection_kwargs=connection_kwargs,
             reply_timeout=PUBLISH_TIMEOUT,
         )
+        self._conns.metrics = self.metrics
         # A cluster: sharded pub/sub, so a message goes only to its channel's node.
         self._publish = pack_spublish if self._conns.clustered else pack_publish
         self.history_policy = HistoryPolicy(group_history)
@@ -169,8 +167,6 @@ class RedisPubSubChannelLayer(SyncSendLayer, RedisGroupState):
         self._presence = RedisPresence(
             self._conns, prefix, timeout=self.presence_timeout, attach=self._heartbeat.attach
         )
-        self._drops_unreported = 0
-        self._next_drop_warning = 0.0
 
     # Point to point -----------------------------------------------------------------
 
@@ -180,7 +176,12 @@ class RedisPubSubChannelLayer(SyncSendLayer, RedisGroupState):
         require_valid_message(message)
         payload = self._serializer.dumps(message)
         key = self._state().channel_key(channel)
-        await self._conns.pipe(self._conns.shard_for(channel)).call(self._publish(key, payload))
+        pipe = self._conns.pipe(self._conns.shard_for(channel))
+        receivers = await pipe.call(self._publish(key, payload))
+        if count := self._count:
+            count.sent += 1
+            if not receivers:
+                count.no_subscriber += 1
 
     async def receive(self, channel: str) -> dict[str, Any]:
         """Return the next message on ``channel``, subscribing to it on first use.
@@ -215,8 +216,12 @@ class RedisPubSubChannelLayer(SyncSendLayer, RedisGroupState):
             try:
                 message = self._serializer.loads(data)
                 require_valid_message(message)  # msgpack decodes b"1" to 1, without error
+                if count := self._count:
+                    count.received += 1
                 return message
             except Exception as exc:
+                if count := self._count:
+                    count.undecodable += 1
                 logger.error(
                     "Dropped an undecodable message on channel %r (%d bytes; another "
                     "serializer or encryption key?): %r",
@@ -259,8 +264,16 @@ class RedisPubSubChannelLayer(SyncSendLayer, RedisGroupState):
         limits = self.history_policy(group) if self.history_policy else None
         if limits is not None:  # a resumable group: stored and published in one script
             await self._history.publish(group, limits, payload, key)
+            if count := self._count:
+                count.group_sends += 1
             return
-        await self._conns.pipe(self._conns.shard_for(group)).call(self._publish(key, payload))
+        pipe = self._conns.pipe(self._conns.shard_for(group))
+        receivers = await pipe.call(self._publish(key, payload))
+        if count := self._count:
+            count.group_sends += 1
+            count.group_deliveries += receivers
+            if not receivers:
+                count.no_subscriber += 1
 
     async def release_channel(self, channel: str) -> None:
         """Unsubscribe local ``channel`` and take it out of its groups, now.
@@ -328,15 +341,15 @@ class RedisPubSubChannelLayer(SyncSendLayer, RedisGroupState):
 
     def _dropped(self) -> None:
         self.dropped_messages += 1
-        self._drops_unreported += 1
-        now = time.monotonic()
-        if now >= self._next_drop_warning:
-            logger.warning(
-                "Pub/sub layer %r dropped %d message(s): a local channel buffer was full "
-                "(capacity %d); its consumer is too slow. Raise capacity or speed it up.",
-                self.prefix,
-                self._drops_unreported,
-                self.capacity,
-            )
-            self._drops_unreported = 0
-            self._next_drop_warning = now + DROP_WARNING_INTERVAL
+        if count := self._count:
+            count.channel_full += 1
+        # At most one warning per 10 s (fast_channels.metrics.events), with the count.
+        self.metrics.dropped(
+            1,
+            lambda n: (
+                f"Pub/sub layer {self.prefix!r} dropped {n} message(s): a local channel "
+                f"buffer was full (capacity {self.capacity}); its consumer is too slow. Raise "
+                "capacity or speed it up."
+            ),
+            logger,
+        )

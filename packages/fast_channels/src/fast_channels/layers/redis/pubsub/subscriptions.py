@@ -90,6 +90,8 @@ class LoopSubscriptions:
                 on_moved=follower.moved if follower else None,
                 on_down=(lambda: follower.node_down(shard)) if follower else None,
             )
+            subscriber.link = self._conns.link(shard)
+            subscriber.metrics = self._conns.metrics
         return subscriber
 
     def _deliver(self, name: bytes, data: bytes) -> None:

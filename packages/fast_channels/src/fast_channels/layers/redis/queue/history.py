@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...history import HistoryLimits
-from .._group_state.history import new_epoch
 from .._group_state.scripts import HISTORY_GROUP_SEND, HISTORY_MEMBERS, group_keys
 from .scripts import group_key
 
@@ -22,8 +21,11 @@ if TYPE_CHECKING:
 
 async def group_send_kept(
     layer: RedisChannelLayer, group: str, limits: HistoryLimits, payload: bytes, now: int
-) -> int:
-    """Store ``payload`` in ``group``'s history and deliver it; return how many were full."""
+) -> tuple[int, int]:
+    """Store ``payload`` in ``group``'s history and deliver it.
+
+    Returns how many members it was for, and how many of them were full.
+    """
     conns = layer._conns
     # Membership is judged by the server's clock in the scripts (TIME), as in group_send.
     cutoffs = (int(layer.group_expiry * 1000), int(layer.member_timeout * 1000))
@@ -31,13 +33,13 @@ async def group_send_kept(
     keys = group_keys(layer.prefix, group, conns.clustered)
     script_keys = (group_key(layer.prefix, group, conns.clustered), keys.meta, keys.stream)
     pipe = conns.pipe(conns.shard_for(group))
-    kept = (group, new_epoch())
+    kept = (group, layer._history.seen.candidate(group))  # see SeenPositions
     if layer._one_script:
         head = (now, *cutoffs, layer.prefix, layer.capacity, int(layer.expiry * 1000), deadline)
-        _, skipped = await HISTORY_GROUP_SEND(
+        members, skipped = await HISTORY_GROUP_SEND(
             pipe, script_keys, (*head, payload, *kept, limits.size, limits.ms)
         )
-        return int(skipped)
+        return int(members), int(skipped)
     shard_args = (now, *cutoffs, *kept, limits.size, limits.ms, payload)
     stamped, *members = await HISTORY_MEMBERS(pipe, script_keys, shard_args)
-    return await layer._push_many(members, deadline, stamped)
+    return len(members), await layer._push_many(members, deadline, stamped)

@@ -157,6 +157,7 @@ class RedisChannelLayer(SyncSendLayer, RedisGroupState):
             connection_kwargs={**QUEUE_CONNECTION_DEFAULTS, **(connection_kwargs or {})},
             reply_timeout=guard.COMMAND_TIMEOUT,
         )
+        self._conns.metrics = self.metrics
         self._serializer = PositionedSerializer(
             build_serializer(serializer, symmetric_encryption_keys)
         )
@@ -211,11 +212,16 @@ class RedisChannelLayer(SyncSendLayer, RedisGroupState):
         args = (entry, capacity, int(self.expiry * 1000), channel)
         keys = (list_key, count_key) if count_key else (list_key,)
         pushed = await SEND(self._conns.pipe(index), keys, args)
+        count = self._count
         if not pushed:
+            if count:
+                count.channel_full += 1
             raise ChannelFull(
                 f"Channel {channel!r} already holds {capacity} messages: nothing was sent. "
                 "Make sure a consumer reads it, or raise capacity/channel_capacity."
             )
+        if count:
+            count.sent += 1
 
     async def receive(self, channel: str) -> dict[str, Any]:
         require_valid_channel_name(channel)
@@ -225,9 +231,7 @@ class RedisChannelLayer(SyncSendLayer, RedisGroupState):
             while True:
                 deadline, payload = await reader.mailbox(channel).get()
                 reader.received(channel)
-                if deadline >= now_ms() and (
-                    message := decode_or_skip(self._serializer, channel, payload)
-                ):
+                if message := self._accept(deadline, channel, payload):
                     return message
         named = state.named_for(channel)
         try:
@@ -235,9 +239,7 @@ class RedisChannelLayer(SyncSendLayer, RedisGroupState):
                 if not named.mailbox.items:
                     named.start()
                 deadline, payload = await named.mailbox.get()
-                if deadline >= now_ms() and (
-                    message := decode_or_skip(self._serializer, channel, payload)
-                ):
+                if message := self._accept(deadline, channel, payload):
                     return message
         except asyncio.CancelledError:
             named.release()  # what was popped for us goes to another receiver
@@ -245,6 +247,21 @@ class RedisChannelLayer(SyncSendLayer, RedisGroupState):
 
     def _decode(self, channel: str, payload: bytes) -> dict[str, Any] | None:
         return decode_or_skip(self._serializer, channel, payload)
+
+    def _accept(self, deadline: int, channel: str, payload: bytes) -> dict[str, Any] | None:
+        """The message to return, or None (counted) if it expired or cannot be decoded."""
+        count = self._count
+        if deadline < now_ms():
+            if count:
+                count.expired += 1
+            return None
+        message = decode_or_skip(self._serializer, channel, payload)
+        if count:
+            if message is None:
+                count.undecodable += 1
+            else:
+                count.received += 1
+        return message
 
     async def new_channel(self, prefix: str = "specific") -> str:
         state = self._state()
@@ -282,21 +299,29 @@ class RedisChannelLayer(SyncSendLayer, RedisGroupState):
         key = self._group_key(group)
         limits = self.history_policy(group) if self.history_policy else None
         if limits is not None:  # a resumable group: see .history
-            skipped = await group_send_kept(self, group, limits, payload, now_ms())
+            reached, skipped = await group_send_kept(self, group, limits, payload, now_ms())
         elif self._one_script:
             args = (*ttls, self.prefix, self.capacity, int(self.expiry * 1000), deadline)
-            _, skipped = await GROUP_SEND(self._conns.pipe(index), [key], (*args, payload))
+            reached, skipped = await GROUP_SEND(self._conns.pipe(index), [key], (*args, payload))
         else:
             joined = await GROUP_MEMBERS(self._conns.pipe(index), [key], ttls)
             members = joined.split(b"\n") if joined else []
+            reached = len(members)
             skipped = await self._push_many(members, deadline, payload)
+        if count := self._count:
+            count.group_sends += 1
+            count.group_deliveries += int(reached) - int(skipped)
+            count.channel_full += int(skipped)
         if skipped:
             self.dropped_messages += skipped
-            logger.warning(
-                "group_send to %r skipped %d full member channel(s); dropped_messages=%d",
-                group,
-                skipped,
-                self.dropped_messages,
+            total = self.dropped_messages
+            self.metrics.dropped(  # rate-limited: see fast_channels.metrics.events
+                int(skipped),
+                lambda n: (
+                    f"group_send to {group!r} skipped {skipped} full member channel(s); "
+                    f"dropped_messages={total}"
+                ),
+                logger,
             )
 
     async def _push_many(self, members: list[bytes], deadline: int, payload: bytes) -> int:

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from ....exceptions import ChannelLayerConnectionError
+from ....metrics.heartbeat import HeartbeatMetrics
 from .._transport.errors import RETRYABLE
 from .._transport.pipe import pack
 from .._transport.seam import Connections
@@ -70,6 +71,7 @@ class MembershipKeeper:
         self._added: dict[tuple[str, str], float] = {}
         self._task: asyncio.Task[None] | None = None
         self._attached: list[Refreshable] = []
+        self._heals = HeartbeatMetrics(conns.metrics)
 
     def __len__(self) -> int:
         return len(self._added)
@@ -115,7 +117,7 @@ class MembershipKeeper:
             await asyncio.sleep(delay)
             try:
                 async with asyncio.timeout(COMMAND_TIMEOUT):  # a silent Redis must not stall it
-                    await self.refresh()
+                    reasserted = await self.refresh()
             except (*RETRYABLE, TimeoutError, ChannelLayerConnectionError) as exc:
                 # The inbox reader reports outages; this only retries.
                 delay = RETRY_DELAY if delay >= self.interval else min(delay * 2, self.interval)
@@ -126,6 +128,7 @@ class MembershipKeeper:
                 delay = self.interval
                 logger.exception("group heartbeat failed; retrying in %ss", delay)
             else:
+                self._heals.beat(reasserted, failed=delay < self.interval)
                 delay = self.interval
 
     def _current(self) -> list[tuple[str, str]]:

@@ -128,6 +128,8 @@ class NamedReader:
                     logger.error(
                         "Skipped a malformed entry of channel %r: %r", self._channel, popped[1][:80]
                     )
+                    if (metrics := self._conns.metrics) and (count := metrics.counts):
+                        count.undecodable += 1
                     continue
                 if not self._cutoff.flushed(deadline):
                     self.mailbox.put((deadline, payload))

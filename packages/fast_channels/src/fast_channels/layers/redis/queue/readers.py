@@ -90,6 +90,7 @@ class InboxReader:
         #: A mailbox unused (empty, nobody waiting) this many seconds is dropped.
         self._idle_after = idle_after
         self._sweep_timer: asyncio.TimerHandle | None = None
+        self._count = conns.metrics.counts if conns.metrics is not None else None
 
     @property
     def _index(self) -> int:
@@ -169,7 +170,7 @@ class InboxReader:
         return self._conns.hosts[self._index].describe()
 
     async def _run(self) -> None:
-        trouble = Trouble(logger, f"reader of {self._inbox}")
+        trouble = Trouble(logger, f"reader of {self._inbox}", self._conns.link(self._index))
         while True:
             try:
                 entries = await self._fetch()
@@ -209,6 +210,8 @@ class InboxReader:
             dropped = box.drop_expired(now)
             if dropped:
                 self.received(channel, dropped)
+                if count := self._count:
+                    count.expired += dropped
             if not box.items and box.last_active < idle_since and not box.has_waiters:
                 del self.mailboxes[channel]
 
@@ -301,8 +304,12 @@ class InboxReader:
                 deadline, channel, payload = parse_entry(entry)
             except ValueError:  # not ours (or corrupted): skip it, deliver the rest
                 logger.error("Skipped a malformed entry in %s: %r", self._inbox, entry[:80])
+                if count := self._count:
+                    count.undecodable += 1
                 continue
             if deadline < now or self._cutoff.flushed(deadline):
                 self.received(channel)
+                if deadline < now and (count := self._count):
+                    count.expired += 1
             else:
                 self.mailbox(channel).put((deadline, payload))

@@ -21,12 +21,23 @@ end
 
 -- Store payload as the next message of the group; return what members get: the
 -- position stamp "\193pos:<epoch>:<offset>:<group>:" then the payload.
+-- candidate is "<new epoch>", or "<new epoch>:<epoch>:<offset>" with the newest
+-- position the sending process has seen in this group.
 local function history_append(mkey, skey, group, candidate, now, size, age_ms, payload)
-  local epoch = redis.call('HGET', mkey, 'e')
+  local fresh, seen_epoch, seen_offset = string.match(candidate, '^(%x+):(%x+):(%d+)$')
+  fresh = fresh or candidate
+  local meta = redis.call('HMGET', mkey, 'e', 'o')
+  local epoch = meta[1]
+  if epoch and epoch == seen_epoch and tonumber(meta[2]) < tonumber(seen_offset) then
+    -- Behind a position already issued in this epoch: a failover to a replica that
+    -- missed the newest writes. Reusing those offsets would give one position to
+    -- two messages, so this is a lost history too.
+    epoch = false
+  end
   if not epoch then
     -- New, or lost (Redis wiped, a failover that missed writes): a new epoch. A
     -- stream left without its meta belongs to the lost epoch and goes too.
-    epoch = candidate
+    epoch = fresh
     redis.call('DEL', skey)
     redis.call('HSET', mkey, 'e', epoch, 'o', 0)
   end

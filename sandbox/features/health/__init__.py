@@ -1,0 +1,1 @@
+"""Health: the library's metrics on a live page, and ``/metrics`` for Prometheus."""
