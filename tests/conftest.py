@@ -6,13 +6,15 @@ import asyncio
 import gc
 import os
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from fast_channels.layers import registry
 
 from sandbox.redis_process import RedisProcess
-from tests.integration.redis.cluster_fixture import ClusterUnavailable, RedisCluster, start_cluster
+
+if TYPE_CHECKING:  # imported where used: it needs redis-py, which unit tests do not
+    from tests.integration.redis.cluster_fixture import RedisCluster
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +33,8 @@ def redis_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def _session_cluster() -> Iterator[RedisCluster]:
+    from tests.integration.redis.cluster_fixture import ClusterUnavailable, start_cluster
+
     try:
         cluster = start_cluster()
     except ClusterUnavailable as exc:
@@ -55,6 +59,8 @@ def redis_cluster(_session_cluster: RedisCluster) -> RedisCluster:
 @pytest.fixture
 def fresh_redis_cluster() -> Iterator[RedisCluster]:
     """A Redis Cluster of its own for a test that breaks it; stopped afterwards."""
+    from tests.integration.redis.cluster_fixture import ClusterUnavailable, start_cluster
+
     try:
         cluster = start_cluster()
     except ClusterUnavailable as exc:
