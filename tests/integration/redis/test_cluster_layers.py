@@ -249,3 +249,28 @@ async def test_group_send_honours_capacity_per_member_across_slots(
         expected = ["first"] if channel.startswith("tiny") else ["first", "second"]
         got = [(await asyncio.wait_for(layer.receive(channel), 5))["type"] for _ in expected]
         assert got == expected
+
+
+async def test_memberships_and_presence_heal_after_the_cluster_comes_back_empty(
+    make_layer: Callable[..., AnyLayer], redis_cluster: RedisCluster
+) -> None:
+    """The heartbeat re-asserts groups (one script per slot) on every master."""
+    layer = make_layer(heartbeat_interval=0.2, member_timeout=3)
+    assert isinstance(layer, RedisChannelLayer)
+    channels = [await layer.new_channel(f"heal{i}") for i in range(3)]
+    groups = [f"heal.room.{i}" for i in range(12)]  # spread over the masters
+    for group in groups:
+        for channel in channels:
+            await layer.group_add(group, channel)
+    await layer.presence_add(groups[0], channels[0], {"name": "ada"})  # type: ignore[attr-defined]
+    receiving = [asyncio.ensure_future(layer.receive(c)) for c in channels]
+    redis_cluster.flush()  # as after a restart without persistence
+    await asyncio.sleep(1.0)  # several heartbeats
+    for group in groups:
+        await layer.group_send(group, {"type": "healed", "group": group})
+    got = [await asyncio.wait_for(r, 5) for r in receiving]
+    assert {m["type"] for m in got} == {"healed"}
+    for channel in channels:  # every group reached every member again
+        for _ in groups[1:]:
+            assert (await asyncio.wait_for(layer.receive(channel), 5))["type"] == "healed"
+    assert set(await layer.presence(groups[0])) == {channels[0]}  # type: ignore[attr-defined]
