@@ -6,12 +6,15 @@ import asyncio
 import gc
 import os
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from fast_channels.layers import registry
 
 from sandbox.redis_process import RedisProcess
+
+if TYPE_CHECKING:  # imported where used: it needs redis-py, which unit tests do not
+    from tests.integration.redis.cluster_fixture import RedisCluster
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +29,46 @@ def redis_url() -> Iterator[str]:
         return
     with RedisProcess() as server:
         yield server.url
+
+
+@pytest.fixture(scope="session")
+def _session_cluster() -> Iterator[RedisCluster]:
+    from tests.integration.redis.cluster_fixture import ClusterUnavailable, start_cluster
+
+    try:
+        cluster = start_cluster()
+    except ClusterUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def redis_cluster(_session_cluster: RedisCluster) -> RedisCluster:
+    """The session's Redis Cluster (3 masters, 3 replicas), emptied before each test.
+
+    For tests that leave its topology alone; tests that kill nodes, fail over
+    or reshard use ``fresh_redis_cluster``.
+    """
+    _session_cluster.flush()
+    return _session_cluster
+
+
+@pytest.fixture
+def fresh_redis_cluster() -> Iterator[RedisCluster]:
+    """A Redis Cluster of its own for a test that breaks it; stopped afterwards."""
+    from tests.integration.redis.cluster_fixture import ClusterUnavailable, start_cluster
+
+    try:
+        cluster = start_cluster()
+    except ClusterUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture

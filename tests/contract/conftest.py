@@ -3,7 +3,9 @@
 Params: ``memory`` (InMemoryChannelLayer), ``redis`` (RedisChannelLayer) and
 ``pubsub`` (RedisPubSubChannelLayer), the last two against the session's
 private Redis with a prefix unique to the test, so tests cannot see each
-other's keys. A Redis layer that does not exist yet is skipped, not failed;
+other's keys; ``redis-cluster`` and ``pubsub-cluster``, the same two layers
+against the session's Redis Cluster (``cluster_nodes=``), skipped where no
+Redis >= 7 is installed. A Redis layer that does not exist yet is skipped, not failed;
 once its module exists, any import error is a real failure.
 """
 
@@ -25,7 +27,12 @@ LayerFactory = Callable[..., BaseChannelLayer]
 _PROTOCOL = os.environ.get("FAST_CHANNELS_TEST_PROTOCOL")
 _CONNECTION_KWARGS = {"protocol": int(_PROTOCOL)} if _PROTOCOL else None
 
-_REDIS_CLASSES = {"redis": "RedisChannelLayer", "pubsub": "RedisPubSubChannelLayer"}
+_REDIS_CLASSES = {
+    "redis": "RedisChannelLayer",
+    "pubsub": "RedisPubSubChannelLayer",
+    "redis-cluster": "RedisChannelLayer",
+    "pubsub-cluster": "RedisPubSubChannelLayer",
+}
 
 
 def _redis_layer_class(class_name: str) -> type[BaseChannelLayer]:
@@ -52,6 +59,8 @@ def _redis_layer_class(class_name: str) -> type[BaseChannelLayer]:
         pytest.param("memory", id="memory"),
         pytest.param("redis", id="redis", marks=pytest.mark.redis),
         pytest.param("pubsub", id="pubsub", marks=pytest.mark.redis),
+        pytest.param("redis-cluster", id="redis-cluster", marks=pytest.mark.redis_cluster),
+        pytest.param("pubsub-cluster", id="pubsub-cluster", marks=pytest.mark.redis_cluster),
     ]
 )
 def layer_factory(request: pytest.FixtureRequest) -> LayerFactory:
@@ -60,13 +69,17 @@ def layer_factory(request: pytest.FixtureRequest) -> LayerFactory:
     if kind == "memory":
         return InMemoryChannelLayer
     cls = _redis_layer_class(_REDIS_CLASSES[kind])
-    # Only now start (or reuse) the session's Redis: skipped params never need it.
-    redis_url: str = request.getfixturevalue("redis_url")
     prefix = f"contract{uuid.uuid4().hex[:10]}"
+    # Only now start (or reuse) the session's Redis: skipped params never need it.
+    where: dict[str, Any]
+    if kind.endswith("-cluster"):
+        where = {"cluster_nodes": request.getfixturevalue("_session_cluster").seeds[:2]}
+    else:
+        where = {"hosts": [request.getfixturevalue("redis_url")]}
 
     def make(**kwargs: Any) -> BaseChannelLayer:
         return cls(  # type: ignore[call-arg]
-            hosts=[redis_url], prefix=prefix, connection_kwargs=_CONNECTION_KWARGS, **kwargs
+            **where, prefix=prefix, connection_kwargs=_CONNECTION_KWARGS, **kwargs
         )
 
     return make

@@ -15,7 +15,7 @@ from fast_channels.layers.naming import (
 )
 
 VALID = ["chat", "chat.room-1_A", "a", "A.b-c_d.9", "x" * (MAX_NAME_LENGTH - 1)]
-INVALID = ["", "has space", "é", "room/1", "room:1", "tab\t", "x" * MAX_NAME_LENGTH]
+INVALID = ["", "has space", "é", "room/1", "room:1", "tab\t", "newline\n", "x" * MAX_NAME_LENGTH]
 
 
 @pytest.mark.parametrize("name", VALID)

@@ -23,7 +23,9 @@ _CHANNEL_RE = re.compile(r"^[a-zA-Z\d\-_.]+(![a-zA-Z\d\-_.]*)?$")
 def _check(kind: str, name: object, pattern: re.Pattern[str], extra: str = "") -> str:
     if not isinstance(name, str):
         raise TypeError(f"{kind} name must be a str, got {type(name).__name__}: {name!r}")
-    if len(name) >= MAX_NAME_LENGTH or not pattern.match(name):
+    # fullmatch: "$" alone would let a trailing newline through, and names end up
+    # in Redis keys and in newline-separated member lists.
+    if len(name) >= MAX_NAME_LENGTH or not pattern.fullmatch(name):
         raise TypeError(f"{kind} name {name!r} is invalid: use {NAME_RULE}{extra}.")
     return name
 

@@ -25,7 +25,7 @@ from ...history import (
     require_history,
     stamp,
 )
-from .._transport.connections import RedisConnections
+from .._transport.seam import Connections
 from .._transport.tasks import now_ms
 from ..serializers import Serializer
 from .scripts import HISTORY_PUBLISH, HISTORY_READ, group_keys
@@ -105,7 +105,7 @@ class RedisHistory:
 
     def __init__(
         self,
-        conns: RedisConnections,
+        conns: Connections,
         prefix: str,
         policy: HistoryPolicy,
         serializer: PositionedSerializer,
@@ -117,7 +117,7 @@ class RedisHistory:
         self.seen = serializer.seen
 
     def keys(self, group: str) -> tuple[str, str]:
-        keys = group_keys(self._prefix, group)
+        keys = group_keys(self._prefix, group, self._conns.clustered)
         return keys.meta, keys.stream
 
     async def read(self, group: str, since: Position | str | None) -> GroupHistory:
@@ -145,8 +145,9 @@ class RedisHistory:
     async def publish(
         self, group: str, limits: HistoryLimits, payload: bytes, channel_key: bytes
     ) -> None:
-        """The pub/sub layer's ``group_send``: store and PUBLISH in one script."""
+        """The pub/sub layer's ``group_send``: store and (S)PUBLISH in one script."""
         pipe = self._conns.pipe(self._conns.shard_for(group))
         candidate = self.seen.candidate(group)
-        args = (group, candidate, now_ms(), limits.size, limits.ms, payload, channel_key)
+        verb = b"SPUBLISH" if self._conns.clustered else b"PUBLISH"  # cluster: sharded
+        args = (group, candidate, now_ms(), limits.size, limits.ms, payload, channel_key, verb)
         await HISTORY_PUBLISH(pipe, self.keys(group), args)

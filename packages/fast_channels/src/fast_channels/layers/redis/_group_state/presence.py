@@ -22,9 +22,9 @@ from typing import Any
 
 from ....exceptions import ChannelLayerConnectionError
 from ...presence import PresenceInfo, decode_infos, encode_info
-from .._transport.connections import RedisConnections
 from .._transport.errors import RETRYABLE
 from .._transport.pipe import pack
+from .._transport.seam import Connections
 from .._transport.tasks import now_ms
 from ..queue.membership import CLOSE_TIMEOUT
 from .scripts import PRESENCE_ADD, PRESENCE_LIST, group_keys
@@ -35,7 +35,7 @@ logger = logging.getLogger("fast_channels.layers.redis")
 class PresenceKeeper:
     """This event loop's presences ``(group, channel) -> description``, and their refresh."""
 
-    def __init__(self, conns: RedisConnections, prefix: str, timeout: float) -> None:
+    def __init__(self, conns: Connections, prefix: str, timeout: float) -> None:
         self._conns = conns
         self._prefix = prefix
         self._ttl = int(timeout * 1000)
@@ -46,28 +46,31 @@ class PresenceKeeper:
 
     async def add(self, group: str, channel: str, text: str) -> None:
         self._entries[(group, channel)] = text
-        key = group_keys(self._prefix, group).presence
+        key = self._key(group)
         pipe = self._conns.pipe(self._conns.shard_for(group))
         await PRESENCE_ADD(pipe, [key], [now_ms(), self._ttl, channel, text])
 
     async def discard(self, group: str, channel: str) -> str | None:
         text = self._entries.pop((group, channel), None)
-        key = group_keys(self._prefix, group).presence
+        key = self._key(group)
         await self._conns.pipe(self._conns.shard_for(group)).call(pack(b"HDEL", key, channel))
         return text
 
+    def _key(self, group: str) -> str:
+        return group_keys(self._prefix, group, self._conns.clustered).presence
+
     async def refresh(self) -> int:
-        """Re-assert every presence of this loop: one script per shard."""
-        by_shard: dict[int, tuple[list[str], list[str]]] = {}
+        """Re-assert every presence of this loop: one script per shard (cluster: per slot)."""
+        by_shard: dict[tuple[int, int], tuple[list[str], list[str]]] = {}
         for (group, channel), text in self._entries.items():
-            keys, args = by_shard.setdefault(self._conns.shard_for(group), ([], []))
-            keys.append(group_keys(self._prefix, group).presence)
+            keys, args = by_shard.setdefault(self._conns.route(group), ([], []))
+            keys.append(self._key(group))
             args.extend((channel, text))
         stamp = now_ms()
         results = await asyncio.gather(
             *(
-                PRESENCE_ADD(self._conns.pipe(index), keys, [stamp, self._ttl, *args])
-                for index, (keys, args) in by_shard.items()
+                PRESENCE_ADD(self._conns.pipe(route[0]), keys, [stamp, self._ttl, *args])
+                for route, (keys, args) in by_shard.items()
             ),
             return_exceptions=True,
         )
@@ -84,7 +87,7 @@ class PresenceKeeper:
         entries, self._entries = list(self._entries), {}
         calls = [
             self._conns.pipe(self._conns.shard_for(group)).call(
-                pack(b"HDEL", group_keys(self._prefix, group).presence, channel)
+                pack(b"HDEL", self._key(group), channel)
             )
             for group, channel in entries
         ]
@@ -104,7 +107,7 @@ class RedisPresence:
 
     def __init__(
         self,
-        conns: RedisConnections,
+        conns: Connections,
         prefix: str,
         *,
         timeout: float,
@@ -139,7 +142,7 @@ class RedisPresence:
         return await keeper.discard(group, channel)
 
     async def list(self, group: str) -> dict[str, PresenceInfo]:
-        key = group_keys(self._prefix, group).presence
+        key = group_keys(self._prefix, group, self._conns.clustered).presence
         pipe = self._conns.pipe(self._conns.shard_for(group))
         rows = await PRESENCE_LIST(pipe, [key], [now_ms() - int(self.timeout * 1000)])
         channels = (channel.decode() for channel in rows[0::2])

@@ -26,9 +26,10 @@ class GroupKeys(NamedTuple):
     stream: str
 
 
-def group_keys(prefix: str, group: str) -> GroupKeys:
-    """Every key of ``group``'s presence and history."""
-    return GroupKeys(f"{prefix}:p:{group}", f"{prefix}:hm:{{{group}}}", f"{prefix}:hs:{{{group}}}")
+def group_keys(prefix: str, group: str, tagged: bool = False) -> GroupKeys:
+    """Every key of ``group``'s presence and history (``tagged``: all in one cluster slot)."""
+    presence = f"{prefix}:p:{{{group}}}" if tagged else f"{prefix}:p:{group}"
+    return GroupKeys(presence, f"{prefix}:hm:{{{group}}}", f"{prefix}:hs:{{{group}}}")
 
 
 def _load(name: str, *, history: bool = False, queue_libs: tuple[str, ...] = ()) -> Script:

@@ -138,9 +138,27 @@ class RedisConnections:
         """The layer's state of every event loop that has one (for metrics)."""
         return [entry.local for entry in self._loops.entries() if entry.local is not None]
 
+    #: Not a Redis Cluster (see :class:`~.cluster.ClusterConnections`): keys keep
+    #: their names, and one script may touch keys of any name on a shard.
+    clustered = False
+
     def shard_for(self, key: str) -> int:
         """The shard that owns ``key`` (a channel or group name)."""
         return shard_index(key, len(self.hosts))
+
+    def route(self, key: str) -> tuple[int, int]:
+        """(shard, 0): one batch per shard (a cluster batches per node and slot)."""
+        return shard_index(key, len(self.hosts)), 0
+
+    async def shard_indices(self) -> list[int]:
+        """Every shard's index (for calls that visit each, like ``flush()``)."""
+        return list(range(len(self.hosts)))
+
+    def note_error(self, exc: BaseException) -> None:
+        """Nothing to learn from ``exc`` here (a cluster re-reads its slot table)."""
+
+    async def refresh(self) -> None:
+        """Nothing to re-read: shards are fixed by configuration."""
 
     def local(self, make: Callable[[], L]) -> L:
         """The layer's state for the current loop, made by ``make()`` on first use.

@@ -48,10 +48,18 @@ RETRYABLE = (RedisConnectionError, RedisTimeoutError, OSError, ReadOnlyError)
 #: Reply codes of a server that cannot serve us now: a demoted primary
 #: (READONLY; UNBLOCKED to clients blocked on it), one still loading its data
 #: (LOADING), a replica cut off from its primary (MASTERDOWN), a cluster slot
-#: in migration (TRYAGAIN). The command did not run; a new connection (perhaps
+#: in migration (TRYAGAIN), a cluster with slots nobody serves while a replica
+#: is promoted (CLUSTERDOWN). The command did not run; a new connection (perhaps
 #: to another server behind the same address) may succeed. The one list every
 #: background task and the pipe use (see :mod:`.faults`).
-FAILOVER_CODES = frozenset({"READONLY", "LOADING", "MASTERDOWN", "UNBLOCKED", "TRYAGAIN"})
+FAILOVER_CODES = frozenset(
+    {"READONLY", "LOADING", "MASTERDOWN", "UNBLOCKED", "TRYAGAIN", "CLUSTERDOWN"}
+)
+#: A cluster node's answer that another node serves the key's slot (for good:
+#: MOVED; during a migration, for one command: ASK). The command did not run.
+#: The pipe follows them (:mod:`.cluster`); background tasks treat them as a
+#: failover: ask which node serves the slot now, and retry soon.
+REDIRECT_CODES = frozenset({"MOVED", "ASK"})
 #: Reply codes no retry can cure until someone changes the setup.
 PERMANENT_CODES = frozenset({"NOPERM", "WRONGTYPE", "NOAUTH", "WRONGPASS"})
 
@@ -81,7 +89,7 @@ _CLASSES: dict[str, type[RedisReplyError]] = {
     "MISCONF": RedisPersistenceError,
     "WRONGTYPE": RedisWrongTypeError,
 }
-_KNOWN_CODES = FAILOVER_CODES | PERMANENT_CODES | _CLASSES.keys()
+_KNOWN_CODES = FAILOVER_CODES | PERMANENT_CODES | REDIRECT_CODES | _CLASSES.keys() | {"CROSSSLOT"}
 #: Replies to an argument longer than the server's ``proto-max-bulk-len``.
 _TOO_LARGE = ("invalid bulk length", "exceeds maximum allowed size")
 

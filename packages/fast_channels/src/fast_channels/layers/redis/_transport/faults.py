@@ -5,8 +5,9 @@ Every error a reader catches falls in one of four kinds:
 - ``CONNECTION``: the socket is gone or silent (refused, reset, timed out);
 - ``FAILOVER``: the server is alive but not (yet) a master we can use:
   ``UNBLOCKED`` (a master demoted while we were blocked on it), ``READONLY``,
-  ``MASTERDOWN``, ``LOADING``. Drop the connection so the next one asks
-  Sentinel (or DNS) again, and retry soon;
+  ``MASTERDOWN``, ``LOADING``, ``CLUSTERDOWN``, or a cluster node's ``MOVED``/``ASK``
+  (another node serves the slot). Drop the connection so the next one asks
+  Sentinel (or DNS, or the cluster's slot table) again, and retry soon;
 - ``PERMANENT``: retrying cannot help until someone changes the setup
   (``NOPERM``, ``WRONGTYPE``, ``NOAUTH``, ``WRONGPASS``): say so once, fail
   whoever waits on that key with a clear error, keep serving everything else;
@@ -33,7 +34,7 @@ from redis.exceptions import (
 )
 
 from ....exceptions import ChannelLayerConnectionError
-from .errors import FAILOVER_CODES, PERMANENT_CODES, RETRYABLE, reply_code
+from .errors import FAILOVER_CODES, PERMANENT_CODES, REDIRECT_CODES, RETRYABLE, reply_code
 
 if TYPE_CHECKING:
     from ....metrics.layer import LinkMetrics
@@ -62,6 +63,11 @@ def _reply(exc: BaseException) -> ResponseError | BusyLoadingError | None:
     return None
 
 
+def error_reply(exc: BaseException) -> ResponseError | BusyLoadingError | None:
+    """The Redis error reply behind ``exc`` (anywhere in its cause chain), if any."""
+    return _reply(exc)
+
+
 def classify(exc: BaseException) -> Fault:
     """The kind of ``exc`` (see the module docs)."""
     reply = _reply(exc)
@@ -72,7 +78,7 @@ def classify(exc: BaseException) -> Fault:
     if isinstance(reply, NoPermissionError | AuthenticationError):
         return Fault.PERMANENT
     code = reply_code(reply)  # also finds the code inside a Lua script's error
-    if code in FAILOVER_CODES:
+    if code in FAILOVER_CODES or code in REDIRECT_CODES:
         return Fault.FAILOVER
     if code in PERMANENT_CODES:
         return Fault.PERMANENT

@@ -44,7 +44,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from redis.asyncio.connection import AbstractConnection
@@ -54,12 +54,12 @@ from ....exceptions import ChannelLayerConnectionError, MessageTooLarge
 from . import dedicated
 from .dedicated import abort, disconnect, transport_of
 from .errors import CONNECTION_ERRORS, REPLY_ERRORS, reply_error, unreachable
-from .resp import Arg, pack, pack_publish
+from .resp import Arg, pack, pack_publish, pack_spublish
 
 if TYPE_CHECKING:
     from ....metrics.layer import LinkMetrics
 
-__all__ = ["MAX_COMMAND_BYTES", "Arg", "ShardPipe", "pack", "pack_publish"]
+__all__ = ["MAX_COMMAND_BYTES", "Arg", "ShardPipe", "pack", "pack_publish", "pack_spublish"]
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +69,12 @@ logger = logging.getLogger(__name__)
 #: subscriber whose output buffer passes 32 MB (Redis's default
 #: ``client-output-buffer-limit pubsub``) is disconnected.
 MAX_COMMAND_BYTES = 16 * 1024 * 1024
+_ASKING = pack(b"ASKING")
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()  # an ASKING reply nobody waits for: never "never retrieved"
 
 
 class _Failover(Exception):
@@ -125,7 +131,7 @@ class ShardPipe:
         #: Where round trips (successful calls), losses and reconnects are counted.
         self.link_metrics: LinkMetrics | None = None
 
-    async def call(self, command: bytes) -> Any:
+    async def call(self, command: bytes, *, asking: bool = False) -> Any:
         """Send one packed command (:func:`pack`) and return its reply.
 
         Raises ``MessageTooLarge`` for a command over ``max_size``,
@@ -133,7 +139,11 @@ class ShardPipe:
         server, another ``ChannelLayerError`` for an error reply. The one
         exception: ``NOSCRIPT`` stays redis-py's ``NoScriptError``, for the
         script runner that answers it with EVAL (it never reaches a caller).
+        ``asking`` sends ``ASKING`` in the same write, right before it (a
+        cluster's ``ASK`` redirection: it allows only the next command).
         """
+        if asking:
+            command = _ASKING + command
         latency = self.link_metrics.latency if self.link_metrics is not None else None
         if latency is None:
             return await self._call(command)
@@ -170,9 +180,36 @@ class ShardPipe:
         waiting = link.waiting
         if not waiting:
             link.progress = link.loop.time()
+        if command.startswith(_ASKING):  # ASKING's own reply comes first: nobody's
+            skipped: asyncio.Future[Any] = link.loop.create_future()
+            skipped.add_done_callback(_retrieve)
+            waiting.append(skipped)
         waiting.append(future)
         link.write(command)  # whole, at once: see the module docs
         return future
+
+    async def call_batch(self, commands: Sequence[bytes]) -> list[Any]:
+        """Send ``commands`` in one write; return each one's reply or exception, in order.
+
+        One round trip for many commands (a cluster ``group_send`` sends one
+        script per slot to a node). A failover reply, a broken connection or
+        an over-large command fails that command's entry, never the others'
+        already sent; nothing is retried here.
+        """
+        if sum(map(len, commands)) > self.max_size:  # too large together: one by one
+            return list(await asyncio.gather(*map(self.call, commands), return_exceptions=True))
+        link = self._link or await self._open()
+        futures = []
+        waiting = link.waiting
+        if not waiting:
+            link.progress = link.loop.time()
+        for _ in commands:
+            future: asyncio.Future[Any] = link.loop.create_future()
+            waiting.append(future)
+            futures.append(future)
+        link.write(b"".join(commands))  # whole, at once: see the module docs
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        return [r.error if isinstance(r, _Failover) else r for r in results]
 
     async def _open(self) -> _Link:
         opening = self._opening

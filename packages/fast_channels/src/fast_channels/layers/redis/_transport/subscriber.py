@@ -20,6 +20,13 @@ The reader never dies; it sorts what it catches into three kinds:
   An unexpected exception while reading drops the connection (the stream
   may be out of step) and reconnects.
 
+On a Redis Cluster (``sharded``) it speaks sharded pub/sub: ``SSUBSCRIBE``
+per slot, ``smessage`` pushes. A name whose slot moved (a ``MOVED`` reply to
+its ``SSUBSCRIBE``, or an ``sunsubscribe`` the server pushes when the slot
+leaves) is dropped here and handed to ``on_moved``, which subscribes it on
+the new owner; ``on_down`` hears of every failed connection, so the owner can
+move names off a node that died.
+
 After a reconnect it subscribes every name it holds again. ``on_disconnect``
 fires when a live connection is lost and ``on_reconnect`` once every name is
 subscribed again. A silent connection (a frozen server, a dead network path)
@@ -43,12 +50,15 @@ from .callbacks import Callback, Callbacks
 from .dedicated import connect, disconnect
 from .errors import CONNECTION_ERRORS, unreachable
 from .faults import is_failover
+from .sharded import PLAIN, SHARDED, SlotMoved, moved_slot, subscribe_chunks
+from .slots import key_slot
 from .tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from ....metrics.layer import LayerMetrics, LinkMetrics
 
 logger = logging.getLogger(__name__)
+
 
 #: Reconnect delays: BACKOFF_BASE doubling up to BACKOFF_CAP seconds, with jitter.
 BACKOFF_BASE = 0.05
@@ -84,8 +94,16 @@ class ShardSubscriber:
         *,
         on_disconnect: Callback | None = None,
         on_reconnect: Callback | None = None,
+        sharded: bool = False,
+        on_moved: Callable[[bytes], None] | None = None,
+        on_down: Callable[[], None] | None = None,
     ) -> None:
         self._connect = connect
+        #: Redis Cluster sharded pub/sub: SSUBSCRIBE/SUNSUBSCRIBE, ``smessage`` pushes.
+        self.sharded = sharded
+        self._commands = SHARDED if sharded else PLAIN
+        self._on_moved = on_moved
+        self._on_down = on_down
         self._deliver = deliver
         self.describe = describe
         self._on_disconnect = on_disconnect
@@ -133,7 +151,7 @@ class ShardSubscriber:
             # Otherwise the reader subscribes every name once it (re)connects.
             # A failure here means a broken connection: the reader resubscribes.
             with contextlib.suppress(*CONNECTION_ERRORS):
-                await conn.send_command("SUBSCRIBE", name, check_health=False)
+                await conn.send_command(self._commands.subscribe, name, check_health=False)
         try:
             await asyncio.wait_for(asyncio.shield(future), SUBSCRIBE_TIMEOUT)
         except TimeoutError:
@@ -181,7 +199,7 @@ class ShardSubscriber:
         if conn is not None and conn.is_connected:
             # A dropped connection is fine: the name is not resubscribed anyway.
             with contextlib.suppress(*CONNECTION_ERRORS):
-                await conn.send_command("UNSUBSCRIBE", name, check_health=False)
+                await conn.send_command(self._commands.unsubscribe, name, check_health=False)
 
     # Reader ---------------------------------------------------------------------------
 
@@ -226,8 +244,8 @@ class ShardSubscriber:
         if self._was_connected:
             self._resubscribing = set(names)
         self._was_connected = True
-        for start in range(0, len(names), RESUBSCRIBE_CHUNK):
-            await conn.send_command("SUBSCRIBE", *names[start : start + RESUBSCRIBE_CHUNK])
+        for chunk in self._chunks(names):
+            await conn.send_command(self._commands.subscribe, *chunk)
         self._check_resubscribed()
         watchdog = asyncio.create_task(self._watch(conn))
         try:
@@ -235,6 +253,8 @@ class ShardSubscriber:
                 try:
                     await self._read_some(conn)
                 except ResponseError as exc:
+                    if self._redirected(exc):
+                        continue  # MOVED: those names were handed to on_moved
                     if is_failover(exc):
                         raise  # this server is the wrong one now: reconnect, rediscover
                     # An error reply to one command (NOPERM on a SUBSCRIBE): the
@@ -260,15 +280,48 @@ class ShardSubscriber:
                     self._ponged(response)
                 continue
             kind = response[0]
-            if kind == b"message":
+            if kind == b"message" or kind == b"smessage":
                 try:
                     deliver(response[1], response[2])
                 except Exception:  # one message must not cost the others theirs
                     logger.exception("Delivering a message on %r failed", response[1])
-            elif kind == b"subscribe":
+            elif kind == b"subscribe" or kind == b"ssubscribe":
                 self._confirmed(response[1])
+            elif kind == b"sunsubscribe" and response[1] in self.names:
+                # Not asked for: the server dropped it because its slot moved away.
+                self._moved([response[1]], None)
             elif kind == b"pong" and response[1]:
                 self._ponged(response[1])
+
+    def _chunks(self, names: list[bytes]) -> list[list[bytes]]:
+        return subscribe_chunks(names, self.sharded, RESUBSCRIBE_CHUNK)
+
+    def _redirected(self, exc: ResponseError) -> bool:
+        """A MOVED reply to an SSUBSCRIBE: hand that slot's names over (True), else False."""
+        slot = moved_slot(exc) if self.sharded else None
+        if slot is None:
+            return False
+        self._moved([n for n in self.names if key_slot(n) == slot], exc)
+        return True
+
+    def _moved(self, names: list[bytes], exc: ResponseError | None) -> None:
+        """``names`` are served by another node now: forget them here, tell the owner."""
+        error = SlotMoved(f"the slot of these channels moved away from {self.describe}")
+        error.__cause__ = exc
+        for name in names:
+            self.names.discard(name)
+            waiting = self._pending.pop(name, [])
+            for future in waiting:
+                if not future.done():
+                    future.set_exception(error)
+            if not waiting and self._on_moved is not None:
+                try:
+                    self._on_moved(name)
+                except Exception:  # the owner's bookkeeping must not stop this reader
+                    logger.exception("Handing over moved channel %r failed", name)
+            if self._resubscribing is not None:
+                self._resubscribing.discard(name)
+        self._check_resubscribed()
 
     def _confirmed(self, name: bytes) -> None:
         for future in self._pending.pop(name, ()):
@@ -291,6 +344,8 @@ class ShardSubscriber:
             self.link.down()
         if self._down is None and self._was_connected:
             self._callbacks.fire(self._on_disconnect)
+        if self._on_down is not None:  # a cluster: another node may serve these slots now
+            self._on_down()
         self._down = exc
         self._resubscribing = None
         error = self._error(exc)

@@ -26,8 +26,8 @@ from .._group_state.methods import RedisGroupState
 from .._group_state.presence import RedisPresence
 from .._sync import SyncSendLayer
 from .._transport.callbacks import Callback
-from .._transport.connections import RedisConnections
-from .._transport.pipe import pack_publish
+from .._transport.pipe import pack_publish, pack_spublish
+from .._transport.seam import build_connections
 from ..serializers import Serializer, build_serializer
 from .inbox import Inbox
 from .presence import PresenceHeartbeat, delete_stored
@@ -67,6 +67,10 @@ class RedisPubSubChannelLayer(SyncSendLayer, RedisGroupState):
     :param sentinels: ``[(host, port), ...]`` with ``service_name`` (and optional
         ``sentinel_kwargs``) for one Sentinel-managed server.
     :param connection_kwargs: extra ``redis.asyncio`` options for every server.
+    :param cluster_nodes: seed nodes of a Redis Cluster (7.0 or newer: URLs or
+        ``(host, port)`` tuples); not together with ``hosts`` or ``sentinels``.
+        Uses sharded pub/sub (``SPUBLISH``/``SSUBSCRIBE``): a message goes only to
+        the node serving its channel, and subscriptions follow a slot that moves.
     :param on_disconnect: called (no arguments; sync or async) when a shard's
         subscriber connection is lost.
     :param on_reconnect: called once that connection is back and every channel
@@ -120,6 +124,7 @@ class RedisPubSubChannelLayer(SyncSendLayer, RedisGroupState):
         on_disconnect: Callback | None = None,
         on_reconnect: Callback | None = None,
         group_history: Mapping[Pattern, tuple[int, float]] | None = None,
+        cluster_nodes: Sequence[Any] | None = None,
         **unsupported: Any,
     ) -> None:
         for name in unsupported:
@@ -144,8 +149,9 @@ class RedisPubSubChannelLayer(SyncSendLayer, RedisGroupState):
         self._serializer = PositionedSerializer(
             build_serializer(serializer, symmetric_encryption_keys)
         )
-        self._conns = RedisConnections.from_arguments(
+        self._conns = build_connections(
             hosts,
+            cluster_nodes=cluster_nodes,
             sentinels=sentinels,
             service_name=service_name,
             sentinel_kwargs=sentinel_kwargs,
@@ -153,6 +159,8 @@ class RedisPubSubChannelLayer(SyncSendLayer, RedisGroupState):
             reply_timeout=PUBLISH_TIMEOUT,
         )
         self._conns.metrics = self.metrics
+        # A cluster: sharded pub/sub, so a message goes only to its channel's node.
+        self._publish = pack_spublish if self._conns.clustered else pack_publish
         self.history_policy = HistoryPolicy(group_history)
         self._history = RedisHistory(self._conns, prefix, self.history_policy, self._serializer)
         self._heartbeat = PresenceHeartbeat(self._conns, prefix, self.presence_interval)
@@ -169,7 +177,7 @@ class RedisPubSubChannelLayer(SyncSendLayer, RedisGroupState):
         payload = self._serializer.dumps(message)
         key = self._state().channel_key(channel)
         pipe = self._conns.pipe(self._conns.shard_for(channel))
-        receivers = await pipe.call(pack_publish(key, payload))
+        receivers = await pipe.call(self._publish(key, payload))
         if count := self._count:
             count.sent += 1
             if not receivers:
@@ -260,7 +268,7 @@ class RedisPubSubChannelLayer(SyncSendLayer, RedisGroupState):
                 count.group_sends += 1
             return
         pipe = self._conns.pipe(self._conns.shard_for(group))
-        receivers = await pipe.call(pack_publish(key, payload))
+        receivers = await pipe.call(self._publish(key, payload))
         if count := self._count:
             count.group_sends += 1
             count.group_deliveries += receivers

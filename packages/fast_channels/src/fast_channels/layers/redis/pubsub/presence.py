@@ -14,15 +14,15 @@ import weakref
 from collections.abc import Callable
 
 from .._group_state.presence import PresenceKeeper
-from .._transport.connections import RedisConnections
-from .._transport.pipe import pack
+from .._transport.scan import delete_matching
+from .._transport.seam import Connections
 from ..queue.membership import MembershipKeeper
 
 
 class PresenceHeartbeat:
     """One heartbeat per event loop, re-asserting that loop's presences."""
 
-    def __init__(self, conns: RedisConnections, prefix: str, interval: float) -> None:
+    def __init__(self, conns: Connections, prefix: str, interval: float) -> None:
         self._conns = conns
         self._prefix = prefix
         self.interval = interval
@@ -49,17 +49,8 @@ class PresenceHeartbeat:
             await keeper.stop()
 
 
-async def delete_stored(conns: RedisConnections, prefix: str) -> None:
+async def delete_stored(conns: Connections, prefix: str) -> None:
     """Delete this prefix's presence and history keys on every shard (``flush()``)."""
-    for index in range(conns.shard_count):
-        pipe = conns.pipe(index)
+    for index in await conns.shard_indices():
         for pattern in (f"{prefix}:p:*", f"{prefix}:hm:*", f"{prefix}:hs:*"):
-            cursor = b"0"
-            while True:
-                cursor, keys = await pipe.call(
-                    pack(b"SCAN", cursor, b"MATCH", pattern, b"COUNT", 1000)
-                )
-                if keys:
-                    await pipe.call(pack(b"UNLINK", *keys))
-                if cursor == b"0":
-                    break
+            await delete_matching(conns, index, pattern)

@@ -19,8 +19,10 @@ from typing import NamedTuple
 
 from ....exceptions import ChannelLayerConnectionError
 from .._transport.callbacks import Callback
-from .._transport.connections import RedisConnections
+from .._transport.seam import Connections
+from .._transport.slots import tag
 from .._transport.subscriber import ShardSubscriber
+from .following import SlotFollower
 from .inbox import Inbox, Route
 
 logger = logging.getLogger(__name__)
@@ -39,7 +41,7 @@ class LoopSubscriptions:
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
-        conns: RedisConnections,
+        conns: Connections,
         prefix: str,
         *,
         on_drop: Callable[[], None],
@@ -50,6 +52,9 @@ class LoopSubscriptions:
         self._conns = conns
         self._channel_prefix = f"{prefix}:"
         self._group_prefix = f"{prefix}:group:"
+        #: A cluster: names are hash tags (a channel's slot is its name's), and
+        #: subscriptions follow their slot to whichever node serves it.
+        self._tagged = conns.clustered
         self._on_drop = on_drop
         self._on_disconnect = on_disconnect
         self._on_reconnect = on_reconnect
@@ -57,24 +62,33 @@ class LoopSubscriptions:
         self.inboxes: dict[str, Inbox] = {}
         self.groups: dict[str, dict[str, None]] = {}
         self.routes: dict[bytes, Route] = {}
+        self._follower = (
+            SlotFollower(conns, self.routes, self.subscriber, on_reconnect)
+            if self._tagged
+            else None
+        )
 
     def channel_key(self, channel: str) -> bytes:
-        return (self._channel_prefix + channel).encode()
+        return (self._channel_prefix + (tag(channel) if self._tagged else channel)).encode()
 
     def group_key(self, group: str) -> bytes:
-        return (self._group_prefix + group).encode()
+        return (self._group_prefix + (tag(group) if self._tagged else group)).encode()
 
     # Connections ----------------------------------------------------------------------
 
     def subscriber(self, shard: int) -> ShardSubscriber:
         subscriber = self.subscribers.get(shard)
         if subscriber is None:
+            follower = self._follower
             subscriber = self.subscribers[shard] = ShardSubscriber(
                 lambda: self._conns.dedicated(shard),
                 self._deliver,
                 self._conns.hosts[shard].describe(),
                 on_disconnect=self._on_disconnect,
                 on_reconnect=self._on_reconnect,
+                sharded=self._tagged,
+                on_moved=follower.moved if follower else None,
+                on_down=(lambda: follower.node_down(shard)) if follower else None,
             )
             subscriber.link = self._conns.link(shard)
             subscriber.metrics = self._conns.metrics
@@ -175,13 +189,15 @@ class LoopSubscriptions:
 
     async def _subscribe(self, key: bytes, shard: int) -> Route:
         route = self.routes[key] = Route(shard, self.loop.create_future())
-        subscriber = self.subscriber(shard)
         try:
-            await subscriber.subscribe(key)
+            if self._follower is not None:
+                await self._follower.subscribe(route, key)
+            else:
+                await self.subscriber(shard).subscribe(key)
         except BaseException as exc:
             if self.routes.get(key) is route:
                 del self.routes[key]
-            await subscriber.unsubscribe(key)
+            await self.subscriber(route.shard).unsubscribe(key)
             if not isinstance(exc, Exception):  # we were cancelled; joiners were not
                 exc = ChannelLayerConnectionError("subscribing was interrupted; try again")
             route.ready.set_exception(exc)
@@ -227,6 +243,8 @@ class LoopSubscriptions:
             if inbox.release is not None:
                 inbox.release.cancel()
             inbox.fail_waiters(closed)
+        if self._follower is not None:
+            await self._follower.close()
         for subscriber in self.subscribers.values():
             await subscriber.close()
 

@@ -21,8 +21,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ....exceptions import ChannelLayerConnectionError
-from .._transport.connections import RedisConnections
 from .._transport.errors import unreachable
+from .._transport.seam import Connections
 
 #: Seconds a layer call may wait for Redis replies (read when a layer is built).
 COMMAND_TIMEOUT = 10.0
@@ -39,7 +39,7 @@ class guarded:
 
     __slots__ = ("_conns", "_index", "_limit", "_timeout")
 
-    def __init__(self, conns: RedisConnections, index: int, limit: float | None = None):
+    def __init__(self, conns: Connections, index: int, limit: float | None = None):
         self._conns = conns
         self._index = index
         self._limit = COMMAND_TIMEOUT if limit is None else limit

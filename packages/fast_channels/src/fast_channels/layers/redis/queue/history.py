@@ -30,11 +30,11 @@ async def group_send_kept(
     # Membership is judged by the server's clock in the scripts (TIME), as in group_send.
     cutoffs = (int(layer.group_expiry * 1000), int(layer.member_timeout * 1000))
     deadline = now + int(layer.expiry * 1000)
-    keys = group_keys(layer.prefix, group)
-    script_keys = (group_key(layer.prefix, group), keys.meta, keys.stream)
+    keys = group_keys(layer.prefix, group, conns.clustered)
+    script_keys = (group_key(layer.prefix, group, conns.clustered), keys.meta, keys.stream)
     pipe = conns.pipe(conns.shard_for(group))
     kept = (group, layer._history.seen.candidate(group))  # see SeenPositions
-    if conns.shard_count == 1 and not layer._has_patterns:
+    if layer._one_script:
         head = (now, *cutoffs, layer.prefix, layer.capacity, int(layer.expiry * 1000), deadline)
         members, skipped = await HISTORY_GROUP_SEND(
             pipe, script_keys, (*head, payload, *kept, limits.size, limits.ms)
@@ -42,5 +42,4 @@ async def group_send_kept(
         return int(members), int(skipped)
     shard_args = (now, *cutoffs, *kept, limits.size, limits.ms, payload)
     stamped, *members = await HISTORY_MEMBERS(pipe, script_keys, shard_args)
-    names = [m.decode() for m in members]
-    return len(names), await layer._push_many(names, deadline, stamped)
+    return len(members), await layer._push_many(members, deadline, stamped)

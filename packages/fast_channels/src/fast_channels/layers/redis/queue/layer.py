@@ -51,15 +51,17 @@ from .._group_state.history import PositionedSerializer, RedisHistory
 from .._group_state.methods import RedisGroupState
 from .._group_state.presence import PresenceKeeper, RedisPresence
 from .._sync import SyncSendLayer
-from .._transport.connections import RedisConnections
 from .._transport.pipe import pack
+from .._transport.scan import delete_matching
+from .._transport.seam import build_connections
 from .._transport.tasks import now_ms
 from ..serializers import Serializer, build_serializer, decode_or_skip
 from . import guard
+from .fanout import push_to_members
 from .guard import QUEUE_CONNECTION_DEFAULTS
 from .history import group_send_kept
 from .loop_state import LoopState
-from .scripts import GROUP_ADD, GROUP_MEMBERS, GROUP_SEND, PUSH_MANY, SEND, group_key, queue_keys
+from .scripts import GROUP_ADD, GROUP_MEMBERS, GROUP_SEND, SEND, group_key, queue_keys
 
 logger = logging.getLogger("fast_channels.layers.redis")
 
@@ -82,6 +84,10 @@ class RedisChannelLayer(SyncSendLayer, RedisGroupState):
     :param sentinels: ``[(host, port), ...]`` of Redis Sentinels, with
         ``service_name`` (the monitored master) and optional ``sentinel_kwargs``.
     :param connection_kwargs: ``redis.asyncio.Redis`` options for every server.
+    :param cluster_nodes: seed nodes of a Redis Cluster (URLs or ``(host, port)``
+        tuples; any few nodes will do, the rest is discovered). Not together with
+        ``hosts`` or ``sentinels``. Keys get hash tags so each script touches one
+        slot; ``group_send`` costs one round trip per node holding members.
     :param heartbeat_interval: seconds between re-assertions of this process's
         memberships; groups heal within this time after Redis comes back empty.
     :param member_timeout: seconds after which members of a process that stopped
@@ -100,8 +106,9 @@ class RedisChannelLayer(SyncSendLayer, RedisGroupState):
       failover (``UNBLOCKED``, ``READONLY``, ``MASTERDOWN``, ``LOADING``: the
       connection is replaced, so Sentinel is asked for the new master) and
       error replies such as ``OOM`` or ``BUSY`` are retried with a capped
-      back-off; a named ``receive()`` rides out a failover for up to 10 s, then
-      raises ``ChannelLayerConnectionError``. ``NOPERM``/``WRONGTYPE`` are
+      back-off; a named ``receive()`` rides out a failover (on a cluster, also a
+      master that went away) for up to 10 s, then raises
+      ``ChannelLayerConnectionError``. ``NOPERM``/``WRONGTYPE`` are
       logged once and make waiting receives raise that error;
     - a message that cannot be decoded (another serializer or key) or a
       malformed entry is logged with its channel and skipped; the rest arrive;
@@ -133,6 +140,7 @@ class RedisChannelLayer(SyncSendLayer, RedisGroupState):
         heartbeat_interval: float = 2.0,
         member_timeout: float = 10.0,
         group_history: Mapping[Pattern, tuple[int, float]] | None = None,
+        cluster_nodes: Sequence[Any] | None = None,
     ) -> None:
         super().__init__(expiry=expiry, capacity=capacity, channel_capacity=channel_capacity)
         require_valid_group_name(prefix)  # same rule as names: no ':' or glob characters
@@ -140,8 +148,9 @@ class RedisChannelLayer(SyncSendLayer, RedisGroupState):
             raise ValueError("group_expiry, heartbeat_interval and member_timeout must be > 0")
         self.prefix = prefix
         self.group_expiry = group_expiry
-        self._conns = RedisConnections.from_arguments(
+        self._conns = build_connections(
             hosts,
+            cluster_nodes=cluster_nodes,
             sentinels=sentinels,
             service_name=service_name,
             sentinel_kwargs=sentinel_kwargs,
@@ -153,6 +162,11 @@ class RedisChannelLayer(SyncSendLayer, RedisGroupState):
             build_serializer(serializer, symmetric_encryption_keys)
         )
         self._has_patterns = bool(channel_capacity)
+        #: group_send in one script: members' queues are on the group's server, and
+        #: one capacity fits all (with several shards or a cluster they are not).
+        self._one_script = (
+            not self._conns.clustered and self._conns.shard_count == 1 and not channel_capacity
+        )
         # A live member is re-asserted well within the window it must be seen in.
         self.member_timeout = min(member_timeout, group_expiry)
         self.heartbeat_interval = min(heartbeat_interval, self.member_timeout / 3)
@@ -164,6 +178,9 @@ class RedisChannelLayer(SyncSendLayer, RedisGroupState):
         self._presence = RedisPresence(
             self._conns, prefix, timeout=self.member_timeout, attach=self._attach_presence
         )
+
+    def _group_key(self, group: str) -> str:
+        return group_key(self.prefix, group, self._conns.clustered)
 
     def _state(self) -> LoopState:
         """This loop's readers and memberships (closed with the loop's connections)."""
@@ -189,11 +206,12 @@ class RedisChannelLayer(SyncSendLayer, RedisGroupState):
         payload = self._serializer.dumps(message)
         now = now_ms()
         entry = b"%d:%s:%s" % (now + int(self.expiry * 1000), channel.encode(), payload)
-        list_key, count_key = queue_keys(self.prefix, channel)
+        list_key, count_key = queue_keys(self.prefix, channel, self._conns.clustered)
         index = self._conns.shard_for(list_key)
         capacity = self.get_capacity(channel)
         args = (entry, capacity, int(self.expiry * 1000), channel)
-        pushed = await SEND(self._conns.pipe(index), (list_key, count_key), args)
+        keys = (list_key, count_key) if count_key else (list_key,)
+        pushed = await SEND(self._conns.pipe(index), keys, args)
         count = self._count
         if not pushed:
             if count:
@@ -258,7 +276,7 @@ class RedisChannelLayer(SyncSendLayer, RedisGroupState):
         require_valid_channel_name(channel)
         index = self._conns.shard_for(group)
         args = (int(self.group_expiry * 1000), channel)
-        await GROUP_ADD(self._conns.pipe(index), [group_key(self.prefix, group)], args)
+        await GROUP_ADD(self._conns.pipe(index), [self._group_key(group)], args)
         if is_process_local(channel):
             self._state().members.add(group, channel)
 
@@ -268,7 +286,7 @@ class RedisChannelLayer(SyncSendLayer, RedisGroupState):
         if is_process_local(channel):
             self._state().members.discard(group, channel)
         index = self._conns.shard_for(group)
-        await self._conns.pipe(index).call(pack(b"ZREM", group_key(self.prefix, group), channel))
+        await self._conns.pipe(index).call(pack(b"ZREM", self._group_key(group), channel))
 
     async def group_send(self, group: str, message: dict[str, Any]) -> None:
         require_valid_group_name(group)
@@ -278,17 +296,18 @@ class RedisChannelLayer(SyncSendLayer, RedisGroupState):
         ttls = (int(self.group_expiry * 1000), int(self.member_timeout * 1000))
         deadline = now_ms() + int(self.expiry * 1000)
         index = self._conns.shard_for(group)
-        key = group_key(self.prefix, group)
+        key = self._group_key(group)
         limits = self.history_policy(group) if self.history_policy else None
         if limits is not None:  # a resumable group: see .history
             reached, skipped = await group_send_kept(self, group, limits, payload, now_ms())
-        elif self._conns.shard_count == 1 and not self._has_patterns:
+        elif self._one_script:
             args = (*ttls, self.prefix, self.capacity, int(self.expiry * 1000), deadline)
             reached, skipped = await GROUP_SEND(self._conns.pipe(index), [key], (*args, payload))
         else:
-            members = await GROUP_MEMBERS(self._conns.pipe(index), [key], ttls)
+            joined = await GROUP_MEMBERS(self._conns.pipe(index), [key], ttls)
+            members = joined.split(b"\n") if joined else []
             reached = len(members)
-            skipped = await self._push_many([m.decode() for m in members], deadline, payload)
+            skipped = await self._push_many(members, deadline, payload)
         if count := self._count:
             count.group_sends += 1
             count.group_deliveries += int(reached) - int(skipped)
@@ -305,19 +324,13 @@ class RedisChannelLayer(SyncSendLayer, RedisGroupState):
                 logger,
             )
 
-    async def _push_many(self, members: list[str], deadline: int, payload: bytes) -> int:
-        """Push to members spread over shards: one script per shard, concurrently."""
-        by_shard: dict[int, list[str | int]] = {}
-        for channel in members:
-            shard = self._conns.shard_for(queue_keys(self.prefix, channel)[0])
-            by_shard.setdefault(shard, []).extend((channel, self.get_capacity(channel)))
-
-        async def push(index: int, pairs: list[str | int]) -> int:
-            head = (self.prefix, int(self.expiry * 1000), deadline, payload)
-            return int(await PUSH_MANY(self._conns.pipe(index), (), (*head, *pairs)))
-
-        results = await asyncio.gather(*(push(i, pairs) for i, pairs in by_shard.items()))
-        return sum(results)
+    async def _push_many(self, members: list[bytes], deadline: int, payload: bytes) -> int:
+        """Push to members spread over shards or slots (see :mod:`.fanout`)."""
+        head = (int(self.expiry * 1000), deadline, payload)
+        uniform = None if self._has_patterns else self.capacity
+        return await push_to_members(
+            self._conns, self.prefix, members, self.get_capacity, uniform, head
+        )
 
     # Lifecycle ----------------------------------------------------------------------
 
@@ -326,17 +339,8 @@ class RedisChannelLayer(SyncSendLayer, RedisGroupState):
         state = self._state()
         state.forget_messages()
         self._presence.clear()
-        for index in range(self._conns.shard_count):
-            pipe = self._conns.pipe(index)
-            cursor = b"0"
-            while True:  # each call is bounded on its own: a big keyspace takes many
-                cursor, keys = await pipe.call(
-                    pack(b"SCAN", cursor, b"MATCH", f"{self.prefix}:*", b"COUNT", 1000)
-                )
-                if keys:
-                    await pipe.call(pack(b"UNLINK", *keys))
-                if cursor == b"0":
-                    break
+        for index in await self._conns.shard_indices():
+            await delete_matching(self._conns, index, f"{self.prefix}:*")
 
     async def release_channel(self, channel: str) -> None:
         """Forget process-local ``channel`` now: its local buffer and its groups.
@@ -348,9 +352,7 @@ class RedisChannelLayer(SyncSendLayer, RedisGroupState):
             return  # named channels keep no per-channel state here
         for group in self._state().release(channel):
             index = self._conns.shard_for(group)
-            await self._conns.pipe(index).call(
-                pack(b"ZREM", group_key(self.prefix, group), channel)
-            )
+            await self._conns.pipe(index).call(pack(b"ZREM", self._group_key(group), channel))
 
     async def close(self) -> None:
         """Stop this event loop's readers and heartbeat, leave groups, close connections.

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from ...naming import non_local_name
-from .._transport.connections import RedisConnections
+from .._transport.seam import Connections
 from .._transport.tasks import now_ms
 from .mailbox import FlushCutoff
 from .membership import MembershipKeeper
@@ -29,7 +29,7 @@ class LoopState:
 
     def __init__(
         self,
-        conns: RedisConnections,
+        conns: Connections,
         prefix: str,
         *,
         block: float,
@@ -63,10 +63,9 @@ class LoopState:
         name = non_local_name(channel)
         reader = self.inboxes.get(name)
         if reader is None:
-            list_key, count_key = queue_keys(self._prefix, channel)
+            list_key, count_key = queue_keys(self._prefix, channel, self._conns.clustered)
             reader = self.inboxes[name] = InboxReader(
                 self._conns,
-                self._conns.shard_for(list_key),
                 list_key,
                 count_key,
                 block=self._block,
@@ -86,10 +85,9 @@ class LoopState:
                 for name in [n for n, r in self.named.items() if r.idle]:
                     del self.named[name]
                 self._prune_named_at = max(64, 2 * len(self.named))
-            list_key, _ = queue_keys(self._prefix, channel)
+            list_key, _ = queue_keys(self._prefix, channel, self._conns.clustered)
             reader = self.named[channel] = NamedReader(
                 self._conns,
-                self._conns.shard_for(list_key),
                 list_key,
                 channel,
                 block=self._block,

@@ -29,9 +29,9 @@ from typing import Protocol
 
 from ....exceptions import ChannelLayerConnectionError
 from ....metrics.heartbeat import HeartbeatMetrics
-from .._transport.connections import RedisConnections
 from .._transport.errors import RETRYABLE
 from .._transport.pipe import pack
+from .._transport.seam import Connections
 from .._transport.tasks import cancel_and_wait
 from .guard import COMMAND_TIMEOUT
 from .scripts import GROUP_ADD, group_key
@@ -56,7 +56,7 @@ class MembershipKeeper:
 
     def __init__(
         self,
-        conns: RedisConnections,
+        conns: Connections,
         prefix: str,
         *,
         group_expiry: float,
@@ -75,6 +75,9 @@ class MembershipKeeper:
 
     def __len__(self) -> int:
         return len(self._added)
+
+    def _key(self, group: str) -> str:
+        return group_key(self._prefix, group, self._conns.clustered)
 
     def add(self, group: str, channel: str) -> None:
         self._added[(group, channel)] = time.monotonic()
@@ -141,17 +144,18 @@ class MembershipKeeper:
 
     async def refresh(self) -> int:
         """Re-assert every current membership now; return how many."""
-        by_shard: dict[int, tuple[list[str], list[str]]] = {}
+        # One script per shard; on a cluster per slot (a script touches one slot).
+        by_shard: dict[tuple[int, int], tuple[list[str], list[str]]] = {}
         pairs = self._current()
         for group, channel in pairs:
-            keys, channels = by_shard.setdefault(self._conns.shard_for(group), ([], []))
-            keys.append(group_key(self._prefix, group))
+            keys, channels = by_shard.setdefault(self._conns.route(group), ([], []))
+            keys.append(self._key(group))
             channels.append(channel)
         ttl = int(self._group_expiry * 1000)  # scored by the server's clock
         results = await asyncio.gather(
             *(
-                GROUP_ADD(self._conns.pipe(index), keys, [ttl, *channels])
-                for index, (keys, channels) in by_shard.items()
+                GROUP_ADD(self._conns.pipe(route[0]), keys, [ttl, *channels])
+                for route, (keys, channels) in by_shard.items()
             ),
             return_exceptions=True,
         )
@@ -170,7 +174,7 @@ class MembershipKeeper:
         self._added.clear()
         for index, pairs in by_shard.items():
             pipe = self._conns.pipe(index)
-            removals = [pipe.call(pack(b"ZREM", group_key(self._prefix, g), c)) for g, c in pairs]
+            removals = [pipe.call(pack(b"ZREM", self._key(g), c)) for g, c in pairs]
             try:
                 async with asyncio.timeout(CLOSE_TIMEOUT):  # never let close() hang
                     await asyncio.gather(*removals)  # pipelined: one write, one read burst

@@ -24,8 +24,8 @@ import asyncio
 import logging
 
 from ....exceptions import ChannelLayerConnectionError
-from .._transport.connections import RedisConnections
 from .._transport.faults import Fault, Trouble
+from .._transport.seam import Connections
 from .._transport.tasks import cancel_and_wait, now_ms
 from .guard import COMMAND_TIMEOUT, guarded
 from .mailbox import FlushCutoff, Mailbox
@@ -39,8 +39,7 @@ class NamedReader:
 
     def __init__(
         self,
-        conns: RedisConnections,
-        index: int,
+        conns: Connections,
         key: str,
         channel: str,
         *,
@@ -48,13 +47,17 @@ class NamedReader:
         cutoff: FlushCutoff,
     ) -> None:
         self._conns = conns
-        self._index = index
         self._key = key
         self._channel = channel
         self._block = block
         self._cutoff = cutoff
         self.mailbox = Mailbox()
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def _index(self) -> int:
+        # Asked each time: on a cluster the channel's slot may move to another node.
+        return self._conns.shard_for(self._key)
 
     @property
     def idle(self) -> bool:
@@ -83,20 +86,27 @@ class NamedReader:
                 return
 
     async def _pop_for_waiters(self) -> None:
-        client = self._conns.client(self._index)
-        where = self._conns.hosts[self._index].describe()
         trouble = Trouble(logger, f"reader of named channel {self._channel!r}")
         loop = asyncio.get_running_loop()
         failing_since = failover_since = 0.0
         while self.mailbox.has_waiters:
+            where = self._conns.hosts[self._index].describe()
             try:
-                async with guarded(self._conns, self._index, self._block + COMMAND_TIMEOUT):
+                if self._conns.clustered:  # the slot table first: no MOVED to start with
+                    await self._conns.shard_indices()
+                index = self._index
+                client = self._conns.client(index)
+                where = self._conns.hosts[index].describe()
+                async with guarded(self._conns, index, self._block + COMMAND_TIMEOUT):
                     popped = await client.brpop([self._key], timeout=self._block)  # type: ignore[misc, arg-type]  # sync-or-async stub; float seconds are fine
             except Exception as exc:  # the reader must not die: each kind has its answer
+                self._conns.note_error(exc)
                 fault, delay = trouble.failed(exc, where)
                 now = loop.time()
                 failing_since = failing_since or now
-                if fault is Fault.FAILOVER:
+                # On a cluster a node that went away is a failover in progress: its
+                # replica takes the slot over within seconds (cluster-node-timeout).
+                if fault is Fault.FAILOVER or (fault is Fault.CONNECTION and self._conns.clustered):
                     failover_since = failover_since or now
                     # Idle connections may point at the demoted master: new ones ask again.
                     await client.connection_pool.disconnect(inuse_connections=False)

@@ -27,10 +27,10 @@ from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import NoScriptError, ResponseError
 
 from ....exceptions import ChannelLayerConnectionError
-from .._transport.connections import RedisConnections
 from .._transport.dedicated import connect, disconnect
 from .._transport.faults import Fault, Trouble, is_unknown_command
 from .._transport.pipe import pack
+from .._transport.seam import Connections
 from .._transport.tasks import cancel_and_wait, now_ms
 from .guard import COMMAND_TIMEOUT
 from .mailbox import FlushCutoff, Mailbox
@@ -61,8 +61,7 @@ class InboxReader:
 
     def __init__(
         self,
-        conns: RedisConnections,
-        index: int,
+        conns: Connections,
         inbox_key: str,
         count_key: str,
         *,
@@ -72,7 +71,6 @@ class InboxReader:
         idle_after: float,
     ) -> None:
         self._conns = conns
-        self._index = index
         self._inbox = inbox_key
         self._capacity = capacity
         self._pending_total = 0
@@ -85,6 +83,7 @@ class InboxReader:
         self._report_task: asyncio.Task[None] | None = None
         self._report_timer: asyncio.TimerHandle | None = None
         self._conn: AbstractConnection | None = None
+        self._conn_index = -1  # the shard self._conn leads to
         self._script_missing = False
         self._blmpop = True
         self._packed_pop: bytes | None = None
@@ -92,6 +91,11 @@ class InboxReader:
         self._idle_after = idle_after
         self._sweep_timer: asyncio.TimerHandle | None = None
         self._count = conns.metrics.counts if conns.metrics is not None else None
+
+    @property
+    def _index(self) -> int:
+        # Asked each time: on a cluster the inbox's slot may move to another node.
+        return self._conns.shard_for(self._inbox)
 
     def mailbox(self, channel: str) -> Mailbox:
         box = self.mailboxes.get(channel)
@@ -149,6 +153,7 @@ class InboxReader:
                 async with asyncio.timeout(COMMAND_TIMEOUT):
                     await UNCOUNT(self._conns.pipe(self._index), [self._count_key], args)
             except Exception as exc:  # never lose the task; the receipts only if hopeless
+                self._conns.note_error(exc)
                 fault, delay = trouble.failed(exc, self._where)
                 if fault is Fault.PERMANENT:
                     return  # the counts expire by themselves (see scripts.py)
@@ -170,7 +175,9 @@ class InboxReader:
             try:
                 entries = await self._fetch()
             except Exception as exc:  # the reader must outlive any error: classify, wait, retry
-                fault, delay = trouble.failed(exc, self._where)
+                where = self._where  # before note_error() may point the inbox elsewhere
+                self._conns.note_error(exc)
+                fault, delay = trouble.failed(exc, where)
                 if fault is Fault.PERMANENT:
                     # Nothing reaches these channels until someone fixes the setup:
                     # tell the receivers rather than leave them hanging; retry slowly.
@@ -209,14 +216,19 @@ class InboxReader:
                 del self.mailboxes[channel]
 
     async def _fetch(self) -> list[bytes]:
+        if self._conns.clustered:
+            await self._conns.shard_indices()  # the slot table first: no MOVED to start with
+        index = self._index
+        if self._conn is not None and self._conn_index != index:
+            await self._drop_connection()  # the inbox's slot moved to another node
         if self._conn is None:
-            conn = self._conns.dedicated(self._index)
+            conn = self._conns.dedicated(index)
             try:
                 await connect(conn)
             except BaseException:
                 await disconnect(conn)
                 raise
-            self._conn = conn
+            self._conn, self._conn_index = conn, index
         conn = self._conn
         # During a burst, what was received rides along in the same write.
         args = self._take_received() if self._pending_total >= PIGGYBACK_MIN else []

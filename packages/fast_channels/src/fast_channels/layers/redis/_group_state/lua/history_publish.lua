@@ -1,7 +1,8 @@
 -- The pub/sub layer's group_send to a resumable group: store in history and
 -- PUBLISH the stamped message, atomically.
 -- KEYS: meta, stream. ARGV: group name, epoch candidate, now, size, age ms,
--- payload, pub/sub channel. Returns the number of subscribers that got it.
+-- payload, pub/sub channel, PUBLISH or SPUBLISH (a cluster: the channel is in
+-- the group's slot). Returns the number of subscribers that got it.
 local stamped = history_append(KEYS[1], KEYS[2], ARGV[1], ARGV[2], tonumber(ARGV[3]),
   ARGV[4], tonumber(ARGV[5]), ARGV[6])
-return redis.call('PUBLISH', ARGV[7], stamped)
+return redis.call(ARGV[8] or 'PUBLISH', ARGV[7], stamped)
