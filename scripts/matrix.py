@@ -45,6 +45,8 @@ LIBRARY = [
     "tests/docs/test_quickstart.py",
     # The metrics table against GET /metrics, with the [prometheus] extra installed.
     "tests/docs/test_observability_examples.py",
+    # The setup guide's TLS sample, against a TLS-only server.
+    "tests/docs/test_tls_examples.py",
 ]
 CONTRACT = [
     "tests/contract",

@@ -85,7 +85,11 @@ def _tls_misconfigured(exc: BaseException) -> bool:
             return False
         if isinstance(seen, ssl.SSLCertVerificationError):
             return True
-        if isinstance(seen, ssl.SSLError) and seen.library in _TLS_SETUP_LIBRARIES:
+        # ``library`` is set by OpenSSL's errors only, not on every SSLError.
+        if (
+            isinstance(seen, ssl.SSLError)
+            and getattr(seen, "library", None) in _TLS_SETUP_LIBRARIES
+        ):
             return True
         seen = seen.__cause__ or seen.__context__
     return False
