@@ -80,17 +80,17 @@ async def disconnect(conn: AbstractConnection) -> None:
     So it is waited for, up to :data:`TLS_CLOSE_TIMEOUT`, then cut.
     """
     writer: asyncio.StreamWriter | None = getattr(conn, "_writer", None)
-    with contextlib.suppress(*CONNECTION_ERRORS):
-        await conn.disconnect(nowait=True)
-    if writer is None or not isinstance(conn, SSLConnection):  # Sentinel's SSL twin too
-        return
+    tls = writer is not None and isinstance(conn, SSLConnection)  # Sentinel's SSL twin too
     try:
-        async with asyncio.timeout(TLS_CLOSE_TIMEOUT):
-            await writer.wait_closed()
-    except (TimeoutError, *CONNECTION_ERRORS):
-        pass
+        with contextlib.suppress(*CONNECTION_ERRORS):
+            await conn.disconnect(nowait=True)
+        if tls and writer is not None:
+            with contextlib.suppress(TimeoutError, *CONNECTION_ERRORS):
+                async with asyncio.timeout(TLS_CLOSE_TIMEOUT):
+                    await writer.wait_closed()
     finally:  # cancelled too (a reader being stopped): never leave the socket open
-        writer.transport.abort()  # a no-op once closed; else the TCP socket under TLS
+        if tls and writer is not None:
+            writer.transport.abort()  # a no-op once closed; else the TCP socket under TLS
 
 
 def transport_of(conn: AbstractConnection) -> asyncio.WriteTransport:
