@@ -46,8 +46,15 @@ LIBRARY = [
     "tests/docs/test_quickstart.py",
     # The metrics table against GET /metrics, with the [prometheus] extra installed.
     "tests/docs/test_observability_examples.py",
+    # The setup guide's TLS sample, against a TLS-only server.
+    "tests/docs/test_tls_examples.py",
 ]
-CONTRACT = ["tests/contract", "tests/integration/redis/test_protocols.py"]
+CONTRACT = [
+    "tests/contract",
+    "tests/integration/redis/test_protocols.py",
+    # TLS (rediss://, ssl_* options) against TLS-only servers and a TLS cluster.
+    "tests/integration/redis/test_tls.py",
+]
 #: What the library's suites import besides the library (newest releases).
 TEST_PACKAGES = [
     "pytest",

@@ -48,3 +48,28 @@ def test_only_unknown_command_means_an_old_server() -> None:
     assert is_unknown_command(reply("ERR unknown command 'BLMPOP', with args beginning with: "))
     assert not is_unknown_command(reply("UNBLOCKED force unblock"))
     assert not is_unknown_command(reply("OOM command not allowed"))
+
+
+def _raised_inside(inner: BaseException) -> RedisConnectionError:
+    """A redis-py ConnectionError raised while handling ``inner``, as its connect() does."""
+    try:
+        try:
+            raise inner
+        except OSError as exc:
+            raise RedisConnectionError(f"Error 1 connecting to 127.0.0.1:6380. {exc}.")  # noqa: B904
+    except RedisConnectionError as outer:
+        return outer
+
+
+def test_tls_setup_errors_are_permanent_and_other_tls_errors_are_not() -> None:
+    """A CA that does not verify the server cannot heal by retrying; a cut handshake can."""
+    import ssl
+
+    unverified = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    assert classify(_raised_inside(unverified)) is Fault.PERMANENT
+    mismatch = ssl.SSLError(116, "[X509: KEY_VALUES_MISMATCH] key values mismatch")
+    mismatch.library = "X509"
+    assert classify(_raised_inside(mismatch)) is Fault.PERMANENT
+    cut = ssl.SSLEOFError(8, "EOF occurred in violation of protocol")
+    assert classify(_raised_inside(cut)) is Fault.CONNECTION
+    assert classify(_raised_inside(ConnectionResetError(104, "reset"))) is Fault.CONNECTION

@@ -20,11 +20,14 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import redis
 
 from sandbox.redis_process import free_port
+
+if TYPE_CHECKING:  # imported where used: it needs `cryptography`, plain clusters do not
+    from .tls_fixture import TlsFiles
 
 #: Milliseconds before a silent master is failed over (short, so tests stay quick).
 NODE_TIMEOUT_MS = 2000
@@ -72,6 +75,8 @@ class ClusterNode:
     directory: Path
     server: str
     process: subprocess.Popen[bytes] | None = None
+    #: TLS only (``--port 0``): clients, the cluster bus and replication all speak TLS.
+    tls: TlsFiles | None = None
 
     def start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -81,10 +86,14 @@ class ClusterNode:
             self.process = self._spawn(log)
 
     def _spawn(self, log: IO[bytes]) -> subprocess.Popen[bytes]:
+        ports = ["--port", str(self.port)]
+        if self.tls is not None:
+            ports = ["--port", "0", "--tls-port", str(self.port), "--tls-cluster", "yes",
+                     "--tls-replication", "yes", *self.tls.server_args()]  # fmt: skip
         return subprocess.Popen(
             [
                 self.server,
-                "--port", str(self.port),
+                *ports,
                 "--bind", "127.0.0.1",
                 "--cluster-enabled", "yes",
                 "--cluster-config-file", str(self.directory / "nodes.conf"),
@@ -104,6 +113,10 @@ class ClusterNode:
             return ""
 
     def client(self) -> redis.Redis:
+        if self.tls is not None:
+            from .tls_fixture import tls_client
+
+            return tls_client(self.port, self.tls)
         return redis.Redis(port=self.port, socket_timeout=2, decode_responses=True)
 
     def kill(self) -> None:
@@ -136,7 +149,14 @@ class RedisCluster:
     @property
     def seeds(self) -> list[str]:
         """Seed URLs, the shape ``cluster_nodes=`` takes (every node, masters and replicas)."""
-        return [f"redis://127.0.0.1:{node.port}" for node in self.nodes]
+        scheme = "rediss" if self.nodes[0].tls is not None else "redis"
+        return [f"{scheme}://127.0.0.1:{node.port}" for node in self.nodes]
+
+    @property
+    def cli_args(self) -> list[str]:
+        """``redis-cli`` and its TLS options (none for a plain cluster)."""
+        tls = self.nodes[0].tls
+        return [self.cli, *(tls.cli_args() if tls is not None else [])]
 
     def live(self) -> list[ClusterNode]:
         return [node for node in self.nodes if node.alive]
@@ -223,12 +243,12 @@ class RedisCluster:
     def add_master(self) -> ClusterNode:
         """Start a seventh node and join it as an empty master (``--cluster add-node``)."""
         port = _cluster_port([n.port for n in self.nodes])
-        node = ClusterNode(port, self.root / str(port), self.nodes[0].server)
+        node = ClusterNode(port, self.root / str(port), self.nodes[0].server, tls=self.nodes[0].tls)
         self.nodes.append(node)
         node.start()
         _wait_ping([node])
         subprocess.run(
-            [self.cli, "--cluster", "add-node", f"127.0.0.1:{port}",
+            [*self.cli_args, "--cluster", "add-node", f"127.0.0.1:{port}",
              f"127.0.0.1:{self.live()[0].port}"],
             check=True, capture_output=True, timeout=30,
         )  # fmt: skip
@@ -293,7 +313,9 @@ def _cluster_port(taken: list[int]) -> int:
         return port
 
 
-def start_cluster(timeout: float = 30.0, replicas: int = 1, attempts: int = 3) -> RedisCluster:
+def start_cluster(
+    timeout: float = 30.0, replicas: int = 1, attempts: int = 3, tls: TlsFiles | None = None
+) -> RedisCluster:
     """:func:`start_one_cluster`, again on other ports if a port was taken meanwhile.
 
     The machine is shared: another process may bind a port between our check
@@ -301,32 +323,36 @@ def start_cluster(timeout: float = 30.0, replicas: int = 1, attempts: int = 3) -
     """
     for attempt in range(attempts):
         try:
-            return start_one_cluster(timeout, replicas)
+            return start_one_cluster(timeout, replicas, tls)
         except (TimeoutError, subprocess.CalledProcessError):
             if attempt == attempts - 1:
                 raise
     raise AssertionError("unreachable")
 
 
-def start_one_cluster(timeout: float = 30.0, replicas: int = 1) -> RedisCluster:
+def start_one_cluster(
+    timeout: float = 30.0, replicas: int = 1, tls: TlsFiles | None = None
+) -> RedisCluster:
     """Start six nodes, create the cluster, wait until every node says ``cluster_state:ok``.
 
     ``replicas=0`` makes three masters and nothing else (for benchmarks that
-    compare with one server that replicates to nobody either).
+    compare with one server that replicates to nobody either). With ``tls``
+    every node listens only on a TLS port and requires client certificates
+    (``tls_fixture.TlsFiles``), and the cluster bus and replication use TLS.
     """
     server, cli = find_binaries()
     root = Path(tempfile.mkdtemp(prefix="fc-cluster-"))
     ports: list[int] = []
     while len(ports) < 3 * (1 + replicas):
         ports.append(_cluster_port(ports))
-    nodes = [ClusterNode(port, root / str(port), server) for port in sorted(ports)]
+    nodes = [ClusterNode(port, root / str(port), server, tls=tls) for port in sorted(ports)]
     cluster = RedisCluster(nodes, cli, root)
     try:
         for node in nodes:
             node.start()
         _wait_ping(nodes)
         subprocess.run(
-            [cli, "--cluster", "create", *[f"127.0.0.1:{n.port}" for n in nodes],
+            [*cluster.cli_args, "--cluster", "create", *[f"127.0.0.1:{n.port}" for n in nodes],
              "--cluster-replicas", str(replicas), "--cluster-yes"],
             check=True, capture_output=True, timeout=timeout,
         )  # fmt: skip

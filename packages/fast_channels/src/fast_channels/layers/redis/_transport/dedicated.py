@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
-from redis.asyncio.connection import AbstractConnection
+from redis.asyncio.connection import AbstractConnection, SSLConnection
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import SentinelConnectionPool, SentinelManagedConnection
 from redis.backoff import NoBackoff
@@ -25,6 +25,8 @@ from .options import connection_class, single_connection_options
 #: Seconds to connect, including the handshake (AUTH, SELECT, CLIENT SETINFO);
 #: a frozen server accepts TCP connections but never answers the handshake.
 CONNECT_TIMEOUT = 5.0
+#: Seconds a TLS connection may take to close politely (one round trip) before it is cut.
+TLS_CLOSE_TIMEOUT = 1.0
 
 
 def dedicated_connection(options: Mapping[str, Any], pool: Any = None) -> AbstractConnection:
@@ -71,9 +73,24 @@ async def disconnect(conn: AbstractConnection) -> None:
 
     Bytes still buffered for sending are sent first (redis-py closes its
     writer, which flushes): use :func:`abort` when the peer may be frozen.
+
+    A TLS connection closes with a ``close_notify`` exchange, which asyncio
+    runs in the background: left alone, a loop that ends right after (a
+    layer closed at shutdown) leaves its socket open, with a ResourceWarning.
+    So it is waited for, up to :data:`TLS_CLOSE_TIMEOUT`, then cut.
     """
-    with contextlib.suppress(*CONNECTION_ERRORS):
-        await conn.disconnect(nowait=True)
+    writer: asyncio.StreamWriter | None = getattr(conn, "_writer", None)
+    tls = writer is not None and isinstance(conn, SSLConnection)  # Sentinel's SSL twin too
+    try:
+        with contextlib.suppress(*CONNECTION_ERRORS):
+            await conn.disconnect(nowait=True)
+        if tls and writer is not None:
+            with contextlib.suppress(TimeoutError, *CONNECTION_ERRORS):
+                async with asyncio.timeout(TLS_CLOSE_TIMEOUT):
+                    await writer.wait_closed()
+    finally:  # cancelled too (a reader being stopped): never leave the socket open
+        if tls and writer is not None:
+            writer.transport.abort()  # a no-op once closed; else the TCP socket under TLS
 
 
 def transport_of(conn: AbstractConnection) -> asyncio.WriteTransport:

@@ -9,8 +9,10 @@ Every error a reader catches falls in one of four kinds:
   (another node serves the slot). Drop the connection so the next one asks
   Sentinel (or DNS, or the cluster's slot table) again, and retry soon;
 - ``PERMANENT``: retrying cannot help until someone changes the setup
-  (``NOPERM``, ``WRONGTYPE``, ``NOAUTH``, ``WRONGPASS``): say so once, fail
-  whoever waits on that key with a clear error, keep serving everything else;
+  (``NOPERM``, ``WRONGTYPE``, ``NOAUTH``, ``WRONGPASS``; a TLS server whose
+  certificate the configured CA does not verify, or a client certificate and
+  key that do not load): say so once, fail whoever waits on that key with a
+  clear error, keep serving everything else;
 - ``TRANSIENT``: anything else (``OOM``, ``BUSY``, ``MISCONF``, a bug): retry
   with a capped back-off.
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import ssl
 from typing import TYPE_CHECKING
 
 from redis.backoff import EqualJitterBackoff
@@ -63,6 +66,35 @@ def _reply(exc: BaseException) -> ResponseError | BusyLoadingError | None:
     return None
 
 
+#: OpenSSL libraries whose errors come from loading the client's own certificate
+#: files (``ssl_certfile``/``ssl_keyfile`` that do not match or do not parse).
+_TLS_SETUP_LIBRARIES = frozenset({"X509", "PEM"})
+
+
+def _tls_misconfigured(exc: BaseException) -> bool:
+    """Whether a TLS certificate problem of the setup (not of the network) is behind ``exc``.
+
+    redis-py raises its ``ConnectionError`` inside the ``except`` for the
+    ``ssl`` error, so that error is the ``__context__``. A client certificate
+    the server refuses is not recognisable: the server just closes the
+    connection, which looks like any other dropped connection.
+    """
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        # ``library`` is set by OpenSSL's errors only, not on every SSLError.
+        if (
+            isinstance(seen, ssl.SSLError)
+            and getattr(seen, "library", None) in _TLS_SETUP_LIBRARIES
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def error_reply(exc: BaseException) -> ResponseError | BusyLoadingError | None:
     """The Redis error reply behind ``exc`` (anywhere in its cause chain), if any."""
     return _reply(exc)
@@ -72,6 +104,8 @@ def classify(exc: BaseException) -> Fault:
     """The kind of ``exc`` (see the module docs)."""
     reply = _reply(exc)
     if reply is None:
+        if _tls_misconfigured(exc):
+            return Fault.PERMANENT
         if isinstance(exc, (*RETRYABLE, TimeoutError, ChannelLayerConnectionError)):
             return Fault.CONNECTION
         return Fault.TRANSIENT

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from redis.asyncio.connection import AbstractConnection, Connection, parse_url
+from redis.asyncio.connection import AbstractConnection, Connection, SSLConnection, parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
@@ -43,8 +43,9 @@ DEFAULT_PROTOCOL = 2
 #: Options the layer owns: it decodes its own payloads, so a user's
 #: ``decode_responses=True`` must not turn the bytes it reads into ``str``.
 OWNED_OPTIONS: Mapping[str, Any] = {"decode_responses": False}
-#: Pool-level options that a single connection does not take.
-_POOL_ONLY = frozenset({"max_connections", "connection_class", "timeout", "connection_pool"})
+#: Pool-level options that a single connection does not take (``ssl``: a
+#: Sentinel pool's choice of connection class, already made by the pool).
+_POOL_ONLY = frozenset({"max_connections", "connection_class", "timeout", "connection_pool", "ssl"})
 
 
 def connection_options(config: HostConfig) -> dict[str, Any]:
@@ -53,11 +54,17 @@ def connection_options(config: HostConfig) -> dict[str, Any]:
     Precedence, lowest first: :data:`DEFAULT_OPTIONS`, ``connection_kwargs`` and
     host dict entries, then the URL's own parts and query (as redis-py's
     ``from_url`` does), then :data:`OWNED_OPTIONS`. Includes ``connection_class``
-    when the URL picks one (``rediss://``, ``unix://``).
+    when the URL picks one (``rediss://``, ``unix://``) or ``ssl=True`` does.
+
+    ``ssl=True`` is how ``redis.asyncio.Redis(...)`` takes TLS without a URL, but
+    pools and connections take no ``ssl`` argument: it becomes the TLS
+    connection class here (a Sentinel pool reads ``ssl`` itself, so it stays).
     """
     options: dict[str, Any] = {**DEFAULT_OPTIONS, **config.options}
     if config.url is not None:
         options.update(parse_url(config.url))
+    if not config.is_sentinel and options.pop("ssl", False):
+        options.setdefault("connection_class", SSLConnection)
     if "path" in options:  # unix sockets take neither TCP option
         options.pop("socket_keepalive", None)
         options.pop("socket_connect_timeout", None)
