@@ -161,3 +161,22 @@ async def test_many_threads_send_sync_at_once(kind: str, redis_url: str, raw: re
         collector.cancel()
         await layer.close()
     assert settled_connections(raw, layer, at_most=0) == 0
+
+
+async def test_a_receipt_counted_after_close_reopens_nothing(redis_url: str) -> None:
+    """A receive finishing while ``close()`` runs must not restart this loop's state.
+
+    Its receipt would schedule a report; a report after the reader stopped would
+    build the loop's connections again (during a loop's shutdown, after
+    ``shutdown_asyncgens()``, that was a warning and a task destroyed pending).
+    """
+    layer = make_layer("queue", redis_url, capacity=1)
+    channel = await layer.new_channel()
+    await layer.send(channel, {"type": "one"})
+    assert (await layer.receive(channel))["type"] == "one"
+    reader = layer._state().inbox_for(channel)
+    await layer.close()
+    assert layer._conns.loop_count == 0
+    reader.received(channel)  # half the capacity waiting: a report would start at once
+    await asyncio.sleep(0.1)
+    assert layer._conns.loop_count == 0

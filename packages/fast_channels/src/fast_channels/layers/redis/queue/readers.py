@@ -81,6 +81,9 @@ class InboxReader:
         self._received: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
         self._report_task: asyncio.Task[None] | None = None
+        #: Set by stop(): no report may start after it (the loop may be shutting down,
+        #: and a report would reopen this loop's connections; the counts expire anyway).
+        self._stopped = False
         self._report_timer: asyncio.TimerHandle | None = None
         self._conn: AbstractConnection | None = None
         self._conn_index = -1  # the shard self._conn leads to
@@ -129,10 +132,13 @@ class InboxReader:
         if self._report_timer is not None:
             self._report_timer.cancel()
             self._report_timer = None
+        if self._stopped:
+            return
         if self._received and (self._report_task is None or self._report_task.done()):
             self._report_task = asyncio.create_task(self._report())
 
     async def stop(self) -> None:
+        self._stopped = True
         if self._sweep_timer is not None:
             self._sweep_timer.cancel()
             self._sweep_timer = None
@@ -148,7 +154,7 @@ class InboxReader:
 
     async def _report(self) -> None:
         trouble = Trouble(logger, f"receipts of {self._inbox}")
-        while args := self._take_received():
+        while not self._stopped and (args := self._take_received()):
             try:
                 async with asyncio.timeout(COMMAND_TIMEOUT):
                     await UNCOUNT(self._conns.pipe(self._index), [self._count_key], args)
@@ -160,7 +166,7 @@ class InboxReader:
                 self._restore(args)  # report them later
                 await asyncio.sleep(delay)
                 continue
-            if self._received and self._report_timer is None:  # received meanwhile
+            if self._received and self._report_timer is None and not self._stopped:  # meanwhile
                 loop = asyncio.get_running_loop()
                 self._report_timer = loop.call_later(REPORT_DELAY, self._report_due)
             return  # at most one report per REPORT_DELAY
