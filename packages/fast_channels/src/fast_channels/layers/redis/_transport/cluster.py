@@ -35,7 +35,7 @@ from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
 
 from ....exceptions import ChannelLayerConnectionError, RedisReplyError
-from .connections import DEFAULT_MAX_CONNECTIONS, _make_client
+from .connections import DEFAULT_MAX_CONNECTIONS, _make_client, link_metrics
 from .dedicated import dedicated_connection
 from .errors import reply_code, unreachable
 from .faults import Fault, classify, error_reply
@@ -237,9 +237,7 @@ class ClusterConnections:
 
     def link(self, index: int) -> LinkMetrics | None:
         """The metrics of node ``index`` (None without metrics)."""
-        if self.metrics is None:
-            return None
-        return self.metrics.link(self.hosts[index].describe())
+        return link_metrics(self.metrics, self.hosts[index])
 
     def dedicated(self, index: int) -> AbstractConnection:
         return dedicated_connection(self.options[index])

@@ -72,6 +72,11 @@ def _make_client(config: HostConfig, options: dict[str, Any], max_connections: i
     return Redis(connection_pool=pool)
 
 
+def link_metrics(metrics: LayerMetrics | None, host: HostConfig) -> LinkMetrics | None:
+    """The metrics of the link to ``host`` (None when the layer counts nothing)."""
+    return None if metrics is None else metrics.link(host.describe())
+
+
 class _LoopEntry:
     """What one event loop holds: a client and a pipe per shard, and the layer's state."""
 
@@ -197,9 +202,7 @@ class RedisConnections:
 
     def link(self, index: int) -> LinkMetrics | None:
         """The metrics of shard ``index``'s server (None without metrics)."""
-        if self.metrics is None:
-            return None
-        return self.metrics.link(self.hosts[index].describe())
+        return link_metrics(self.metrics, self.hosts[index])
 
     def dedicated(self, index: int) -> AbstractConnection:
         """A new, unconnected connection to shard ``index``, outside the pool."""
