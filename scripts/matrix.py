@@ -43,10 +43,20 @@ LIBRARY = [
     "tests/unit",
     "tests/contract",
     "tests/integration/redis",
-    # The guide's examples, as a user who ran `pip install "fast-channels[redis]"` has them.
+    # Every docs example, as a user who ran `pip install "fast-channels[redis]"` has them
+    # (the setup guide's, concepts, testing, auth, HTTP, presence/history, scaling out,
+    # the Redis Cluster guide's), and the check that every example is run by a test.
     "tests/docs/test_guide_examples.py",
     "tests/docs/test_concepts_examples.py",
     "tests/docs/test_quickstart.py",
+    "tests/docs/test_auth_examples.py",
+    "tests/docs/test_http_examples.py",
+    "tests/docs/test_presence_history_examples.py",
+    "tests/docs/test_scaling_out_examples.py",
+    "tests/docs/test_cluster_examples.py",
+    "tests/docs/test_docs_sources.py",
+    # The guide's ChatConsumer ("Use in consumers") behind a real uvicorn.
+    "tests/integration/test_uvicorn_chat.py",
     # The metrics table against GET /metrics, with the [prometheus] extra installed.
     "tests/docs/test_observability_examples.py",
     # The setup guide's TLS sample, against a TLS-only server.
