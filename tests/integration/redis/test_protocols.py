@@ -9,6 +9,7 @@ every redis-py major, with and without hiredis.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 import redis.asyncio as aioredis
 from fast_channels.layers import BaseChannelLayer
 from fast_channels.layers.redis import RedisChannelLayer, RedisPubSubChannelLayer
+from fast_channels.layers.redis._transport.subscriber import SUBSCRIBE_TIMEOUT
 
 pytestmark = pytest.mark.redis
 
@@ -91,7 +93,15 @@ async def test_every_call_works_and_every_connection_speaks_the_chosen_protocol(
         await layer.group_send("room", {"type": "group", "n": 1})
         assert await asyncio.wait_for(layer.receive(channel), 5) == {"type": "group", "n": 1}
 
-        await layer.flush()  # pub/sub: a barrier PING through the subscriber connection
+        # Pub/sub: flush drops what is already on the wire behind a barrier PING on
+        # the subscriber connection, whose reply is [b"pong", token] over RESP2 and
+        # the bare token over RESP3. An unrecognised reply is waited out for
+        # SUBSCRIBE_TIMEOUT (and the message still dropped), so time it too.
+        await layer.group_send("room", {"type": "before.flush"})
+        started = time.monotonic()
+        await layer.flush()
+        took = time.monotonic() - started
+        assert took < SUBSCRIBE_TIMEOUT, f"flush's barrier was waited out ({took:.1f}s)"
         await layer.group_add("room", channel)
         await layer.group_send("room", {"type": "after.flush"})
         assert await asyncio.wait_for(layer.receive(channel), 5) == {"type": "after.flush"}
