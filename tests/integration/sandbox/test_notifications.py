@@ -144,3 +144,15 @@ async def test_an_sse_stream_that_reconnects_with_last_event_id_misses_nothing(a
     texts = [json.loads(event.data)["text"] for event in (first, *rest)]
     assert texts == ["before the drop", "while away 1", "while away 2", "live again"]
     assert {event.event for event in (first, *rest)} == {"notification"}
+
+
+async def test_an_sse_stream_with_a_stale_last_event_id_gets_recovery_failed(app: Any) -> None:
+    await push_notification("one", source="http")  # the group has a history epoch now
+    headers = [("last-event-id", "0:1")]  # a position from another epoch
+    async with HttpCommunicator(app, "GET", "/sse/notifications", headers=headers) as stream:
+        assert (await stream.get_response_start())[0] == 200
+        failed = await stream.receive_event(timeout=5)
+        assert (failed.event, json.loads(failed.data)) == ("recovery.failed", {"reason": "epoch"})
+        await push_notification("live", source="http")  # and it is live after that
+        assert json.loads((await stream.receive_event(timeout=5)).data)["text"] == "live"
+        await stream.disconnect()
