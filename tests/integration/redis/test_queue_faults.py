@@ -169,6 +169,33 @@ async def test_lost_receipts_stop_blocking_sends_after_expiry(
         assert await raw.hlen(count_key) == 0, "the count converged to the truth"
 
 
+async def test_heartbeat_outlives_error_replies_and_memberships_never_lapse(
+    make_queue_layer: QueueLayerFactory,
+    redis_server: RedisProcess,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Was: the heartbeat died on one OOM reply; member_timeout later group_send
+    # reached nobody though the consumer was alive and waiting.
+    layer = make_queue_layer(hosts=[redis_server.url], heartbeat_interval=0.2, member_timeout=1.5)
+    channel = await layer.new_channel()
+    await layer.group_add("room", channel)
+    pending = asyncio.create_task(layer.receive(channel))  # a live consumer
+    async with aioredis.from_url(redis_server.url) as raw:
+        with caplog.at_level(logging.WARNING, logger="fast_channels.layers.redis"):
+            await raw.config_set("maxmemory", 1)
+            try:
+                await asyncio.sleep(1.0)  # every heartbeat meanwhile is refused (OOM)
+            finally:
+                await raw.config_set("maxmemory", 0)
+            await asyncio.sleep(3 * 1.5)  # three member_timeouts: only a beating heart keeps it
+        await until_sent(lambda: layer.group_send("room", {"type": "still.a.member"}))
+        assert await asyncio.wait_for(pending, 5) == {"type": "still.a.member"}
+    refused = [r for r in caplog.records if "group heartbeat" in r.message and "OOM" in r.message]
+    assert len(refused) == 1, [r.message for r in refused]  # classified, logged once
+    assert "(transient)" in refused[0].message
+    assert "group heartbeat: Redis answers again" in caplog.text
+
+
 async def test_bad_entries_and_foreign_keys_are_skipped(
     make_queue_layer: QueueLayerFactory, redis_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
