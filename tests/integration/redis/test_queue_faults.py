@@ -196,6 +196,30 @@ async def test_heartbeat_outlives_error_replies_and_memberships_never_lapse(
     assert "group heartbeat: Redis answers again" in caplog.text
 
 
+async def test_a_foreign_group_key_costs_only_its_own_memberships(
+    make_queue_layer: QueueLayerFactory, redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Was: the heartbeat re-asserts a shard's memberships in one script, so one group
+    # key overwritten with a string (WRONGTYPE) let every other group on it lapse.
+    layer = make_queue_layer(heartbeat_interval=0.2, member_timeout=1.5)
+    good, bad = await layer.new_channel(), await layer.new_channel()
+    await layer.group_add("bad", bad)  # first: a script stops at its first error
+    await layer.group_add("good", good)
+    pending = [asyncio.create_task(layer.receive(c)) for c in (good, bad)]  # both live
+    async with aioredis.from_url(redis_url) as raw:
+        with caplog.at_level(logging.WARNING, logger="fast_channels.layers.redis"):
+            await raw.set(f"{layer.prefix}:g:bad", "a foreign key")
+            await asyncio.sleep(3 * 1.5)  # three member_timeouts: only beats keep "good"
+            await layer.group_send("good", {"type": "still.a.member"})
+            assert await asyncio.wait_for(pending[0], 5) == {"type": "still.a.member"}
+        await raw.delete(f"{layer.prefix}:g:bad")
+    pending[1].cancel()
+    await asyncio.gather(pending[1], return_exceptions=True)
+    refused = [r for r in caplog.records if "group heartbeat" in r.message]
+    assert len(refused) == 1 and "WRONGTYPE" in refused[0].message, caplog.text
+    assert "(permanent)" in refused[0].message
+
+
 async def test_bad_entries_and_foreign_keys_are_skipped(
     make_queue_layer: QueueLayerFactory, redis_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -168,19 +168,42 @@ class MembershipKeeper:
             keys.append(self._key(group))
             channels.append(channel)
         ttl = int(self._group_expiry * 1000)  # scored by the server's clock
+        batches = list(by_shard.items())
         results = await asyncio.gather(
             *(
                 GROUP_ADD(self._conns.pipe(route[0]), keys, [ttl, *channels])
-                for route, (keys, channels) in by_shard.items()
+                for route, (keys, channels) in batches
             ),
             return_exceptions=True,
         )
-        for result in results:
+        failed: BaseException | None = None
+        for (route, (keys, channels)), result in zip(batches, results, strict=True):
             if isinstance(result, BaseException):
-                raise result
+                error: BaseException | None = result
+                if len(keys) > 1 and classify(result) is Fault.PERMANENT:
+                    # One foreign key (WRONGTYPE) must not cost every other group
+                    # of the shard its memberships: assert them one by one.
+                    error = await self._one_by_one(route[0], keys, channels, ttl)
+                failed = failed or error
+        if failed is not None:
+            raise failed  # after every other shard and group was re-asserted
         for other in self._attached:
             await other.refresh()
         return len(pairs)
+
+    async def _one_by_one(
+        self, index: int, keys: list[str], channels: list[str], ttl: int
+    ) -> BaseException | None:
+        """Re-assert each membership with its own script; return the first failure."""
+        pipe = self._conns.pipe(index)
+        results = await asyncio.gather(
+            *(
+                GROUP_ADD(pipe, [key], [ttl, channel])
+                for key, channel in zip(keys, channels, strict=True)
+            ),
+            return_exceptions=True,
+        )
+        return next((r for r in results if isinstance(r, BaseException)), None)
 
     async def leave_all(self) -> None:
         """Remove every membership from Redis (a clean shutdown), best effort."""
