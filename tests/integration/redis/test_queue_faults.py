@@ -176,7 +176,7 @@ async def test_heartbeat_outlives_error_replies_and_memberships_never_lapse(
 ) -> None:
     # Was: the heartbeat died on one OOM reply; member_timeout later group_send
     # reached nobody though the consumer was alive and waiting.
-    layer = make_queue_layer(hosts=[redis_server.url], heartbeat_interval=0.2, member_timeout=1.5)
+    layer = make_queue_layer(hosts=[redis_server.url], heartbeat_interval=0.2, member_timeout=2)
     channel = await layer.new_channel()
     await layer.group_add("room", channel)
     pending = asyncio.create_task(layer.receive(channel))  # a live consumer
@@ -187,7 +187,7 @@ async def test_heartbeat_outlives_error_replies_and_memberships_never_lapse(
                 await asyncio.sleep(1.0)  # every heartbeat meanwhile is refused (OOM)
             finally:
                 await raw.config_set("maxmemory", 0)
-            await asyncio.sleep(3 * 1.5)  # three member_timeouts: only a beating heart keeps it
+            await asyncio.sleep(2 * 2)  # two member_timeouts: only a beating heart keeps it
         await until_sent(lambda: layer.group_send("room", {"type": "still.a.member"}))
         assert await asyncio.wait_for(pending, 5) == {"type": "still.a.member"}
     refused = [r for r in caplog.records if "group heartbeat" in r.message and "OOM" in r.message]
@@ -201,7 +201,7 @@ async def test_a_foreign_group_key_costs_only_its_own_memberships(
 ) -> None:
     # Was: the heartbeat re-asserts a shard's memberships in one script, so one group
     # key overwritten with a string (WRONGTYPE) let every other group on it lapse.
-    layer = make_queue_layer(heartbeat_interval=0.2, member_timeout=1.5)
+    layer = make_queue_layer(heartbeat_interval=0.2, member_timeout=2)
     good, bad = await layer.new_channel(), await layer.new_channel()
     await layer.group_add("bad", bad)  # first: a script stops at its first error
     await layer.group_add("good", good)
@@ -209,7 +209,7 @@ async def test_a_foreign_group_key_costs_only_its_own_memberships(
     async with aioredis.from_url(redis_url) as raw:
         with caplog.at_level(logging.WARNING, logger="fast_channels.layers.redis"):
             await raw.set(f"{layer.prefix}:g:bad", "a foreign key")
-            await asyncio.sleep(3 * 1.5)  # three member_timeouts: only beats keep "good"
+            await asyncio.sleep(2 * 2)  # two member_timeouts: only beats keep "good"
             await layer.group_send("good", {"type": "still.a.member"})
             assert await asyncio.wait_for(pending[0], 5) == {"type": "still.a.member"}
         await raw.delete(f"{layer.prefix}:g:bad")
