@@ -111,8 +111,9 @@ async def test_masterdown_of_a_demoted_master_is_ridden_out(
         finally:
             admin.execute_command("REPLICAOF", "NO", "ONE")
         await deliver_both(layer, channel, local, named)
-    lines = reader_lines(caplog, "UNBLOCKED")
-    assert len(lines) == 2 and all("(failover)" in line for line in lines), caplog.text
+    # UNBLOCKED, or MASTERDOWN for a reader whose pop had just timed out: once each.
+    lines = reader_lines(caplog, "(failover)")
+    assert len(lines) == 2, caplog.text
 
 
 async def test_busy_with_a_long_script_is_retried(
