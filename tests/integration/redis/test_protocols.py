@@ -126,6 +126,11 @@ async def test_decode_responses_from_the_user_cannot_break_the_layer(
         await layer.group_send("g", {"type": "bytes.stay.bytes", "blob": b"\xff\x00"})
         got = await asyncio.wait_for(layer.receive(channel), 5)
         assert got == {"type": "bytes.stay.bytes", "blob": b"\xff\x00"}
+        if isinstance(layer, RedisChannelLayer):
+            # A named channel's reader pops over the pool: the option must not reach it.
+            await layer.send("jobs", {"type": "named", "blob": b"\xfe"})
+            got = await asyncio.wait_for(layer.receive("jobs"), 5)
+            assert got == {"type": "named", "blob": b"\xfe"}
 
 
 @pytest.mark.parametrize("chosen", [{}, {"protocol": 3}], ids=["default", "protocol-3"])

@@ -49,7 +49,7 @@ from ....exceptions import ChannelLayerConnectionError
 from .callbacks import Callback, Callbacks
 from .dedicated import connect, disconnect
 from .errors import CONNECTION_ERRORS, unreachable
-from .faults import is_failover
+from .faults import Fault, classify, error_reply, is_failover
 from .sharded import PLAIN, SHARDED, SlotMoved, moved_slot, subscribe_chunks
 from .slots import key_slot
 from .tasks import cancel_and_wait
@@ -215,7 +215,13 @@ class ShardSubscriber:
                 await self._serve(conn)
             except CONNECTION_ERRORS as exc:
                 if self._conn is not None:  # it was live: say so once per loss
-                    kind = "failing over" if is_failover(exc) else "unreachable"
+                    kind = (
+                        "failing over"
+                        if is_failover(exc)
+                        else "refused"
+                        if error_reply(exc) is not None
+                        else "unreachable"
+                    )
                     logger.warning(
                         "Pub/sub connection to Redis at %s lost (%s): %s", self.describe, kind, exc
                     )
@@ -257,6 +263,11 @@ class ShardSubscriber:
                         continue  # MOVED: those names were handed to on_moved
                     if is_failover(exc):
                         raise  # this server is the wrong one now: reconnect, rediscover
+                    if self._resubscribing and classify(exc) is Fault.TRANSIENT:
+                        # A resubscription refused (BUSY during a long script): which
+                        # names is not known, and left alone they would stay
+                        # unsubscribed on a live connection. Start afresh, backing off.
+                        raise
                     # An error reply to one command (NOPERM on a SUBSCRIBE): the
                     # connection and every other subscription on it are fine.
                     self._last_refusal = f"{type(exc).__name__}: {exc}"
