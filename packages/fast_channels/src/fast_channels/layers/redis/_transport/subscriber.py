@@ -153,7 +153,11 @@ class ShardSubscriber:
             with contextlib.suppress(*CONNECTION_ERRORS):
                 await conn.send_command(self._commands.subscribe, name, check_health=False)
         try:
-            await asyncio.wait_for(asyncio.shield(future), SUBSCRIBE_TIMEOUT)
+            # asyncio.timeout, not wait_for: on Python 3.11, wait_for returns the
+            # result when the confirmation lands in the same loop iteration as a
+            # cancel, and the caller (a consumer being torn down) runs on.
+            async with asyncio.timeout(SUBSCRIBE_TIMEOUT):
+                await asyncio.shield(future)
         except TimeoutError:
             refused = self._last_refusal
             reason = f"; its last error reply was {refused}" if refused else ""
@@ -181,7 +185,8 @@ class ShardSubscriber:
         self._barriers[token] = future
         try:
             await conn.send_command("PING", token, check_health=False)
-            await asyncio.wait_for(asyncio.shield(future), SUBSCRIBE_TIMEOUT)
+            async with asyncio.timeout(SUBSCRIBE_TIMEOUT):  # see subscribe()
+                await asyncio.shield(future)
         except (*CONNECTION_ERRORS, ChannelLayerConnectionError):
             pass  # a dropped connection delivers nothing more anyway
         finally:
