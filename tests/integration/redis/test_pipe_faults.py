@@ -226,3 +226,64 @@ async def test_an_endpoint_flip_to_a_new_primary_reconnects(
                 assert primary.llen("flip:c:jobs") == sent + 1  # all went to the new primary
         finally:
             await layer.close()
+
+
+async def group_send_until(
+    sender: RedisPubSubChannelLayer, receiver: RedisPubSubChannelLayer, channel: str, within: float
+) -> float:
+    """``sender`` group_sends probes every 100 ms until ``channel`` (of ``receiver``) gets one.
+
+    Returns the seconds it took; fails after ``within``.
+    """
+    start = time.monotonic()
+    pending = asyncio.ensure_future(receiver.receive(channel))
+    try:
+        while not pending.done():
+            if time.monotonic() - start > within:
+                raise AssertionError(f"no group message arrived within {within}s")
+            with contextlib.suppress(ChannelLayerConnectionError):
+                await sender.group_send("room", {"type": "probe"})
+            await asyncio.wait({pending}, timeout=0.1)
+        assert pending.result() == {"type": "probe"}
+        return time.monotonic() - start
+    finally:
+        pending.cancel()
+
+
+async def test_pubsub_follows_an_endpoint_flip_without_sentinel(
+    redis_server: RedisProcess, new_primary: RedisProcess
+) -> None:
+    """A plain REPLICAOF behind a flipped address: no Sentinel kills our connections.
+
+    The demoted server still takes PUBLISH and SUBSCRIBE (neither is a write),
+    so a process that kept its connections would publish where nobody else
+    listens. The layer checks its server's role every ``role_check_interval``
+    seconds and moves its publisher and subscriber when it is a replica.
+    """
+    async with FlipProxy(redis_server.port) as proxy:
+        old = RedisPubSubChannelLayer(hosts=[proxy.url], prefix="flip")
+        new: RedisPubSubChannelLayer | None = None
+        try:
+            old_channel = await old.new_channel()
+            await old.group_add("room", old_channel)
+            await group_send_until(old, old, old_channel, 10)
+            # The failover: the address leads to the new primary, the old one follows it.
+            proxy.target = new_primary.port
+            with redis.Redis(port=redis_server.port) as demoted:
+                demoted.replicaof("127.0.0.1", new_primary.port)
+            new = RedisPubSubChannelLayer(hosts=[proxy.url], prefix="flip")
+            new_channel = await new.new_channel()
+            await new.group_add("room", new_channel)
+            # Documented: within role_check_interval (5 s) plus a reconnect; slack for load.
+            within = old.role_check_interval + 15
+            took = await group_send_until(old, new, new_channel, within)
+            await group_send_until(new, old, old_channel, within)
+            with redis.Redis(port=new_primary.port) as primary:
+                assert primary.pubsub_numsub("flip:group:room") == [(b"flip:group:room", 2)]
+            with redis.Redis(port=redis_server.port) as demoted:
+                assert demoted.pubsub_numsub("flip:group:room") == [(b"flip:group:room", 0)]
+            print(f"old process's group_send reached the new one after {took:.2f}s")
+        finally:
+            await old.close()
+            if new is not None:
+                await new.close()

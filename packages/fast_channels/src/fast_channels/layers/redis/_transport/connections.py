@@ -108,6 +108,9 @@ class RedisConnections:
         self._loops: PerLoop[_LoopEntry] = PerLoop(lambda: _LoopEntry(len(hosts)), self._release)
         #: The owning layer's metrics, set by the layer (None: nothing counted).
         self.metrics: LayerMetrics | None = None
+        #: Set by :meth:`watch_role` (the pub/sub layer): pipes check ``ROLE``.
+        self._role_check_interval: float | None = None
+        self._on_demoted: Callable[[int], None] | None = None
 
     @classmethod
     def from_arguments(
@@ -165,6 +168,15 @@ class RedisConnections:
     async def refresh(self) -> None:
         """Nothing to re-read: shards are fixed by configuration."""
 
+    def watch_role(self, interval: float, on_demoted: Callable[[int], None]) -> None:
+        """Pipes made from now on check their server's role every ``interval`` seconds.
+
+        A pipe whose server is no longer a primary reconnects and calls
+        ``on_demoted(shard)``, in its event loop (see :mod:`.pipe`).
+        """
+        self._role_check_interval = interval
+        self._on_demoted = on_demoted
+
     def local(self, make: Callable[[], L]) -> L:
         """The layer's state for the current loop, made by ``make()`` on first use.
 
@@ -195,9 +207,15 @@ class RedisConnections:
         pipe = pipes[index]
         if pipe is None:
             pipe = pipes[index] = ShardPipe(
-                lambda: self.dedicated(index), self.hosts[index].describe(), self.reply_timeout
+                lambda: self.dedicated(index),
+                self.hosts[index].describe(),
+                self.reply_timeout,
+                role_check_interval=self._role_check_interval,
             )
             pipe.link_metrics = self.link(index)
+            on_demoted = self._on_demoted
+            if on_demoted is not None:
+                pipe.on_demoted = lambda: on_demoted(index)
         return pipe
 
     def link(self, index: int) -> LinkMetrics | None:

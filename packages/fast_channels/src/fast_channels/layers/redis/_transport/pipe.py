@@ -35,6 +35,10 @@ What a call can rely on:
   connection is retired once its pending replies are in, and the refused
   command (it did not run) is tried once more on a fresh connection. If that
   fails too, the call raises ``ChannelLayerConnectionError``.
+- PUBLISH and SUBSCRIBE are not writes: a demoted server takes them without a
+  word. With ``role_check_interval``, each connection asks ``ROLE`` that often
+  and is retired the same way when its server is not a primary any more;
+  ``on_demoted`` hears of it (the pub/sub layer moves its subscriber too).
 """
 
 from __future__ import annotations
@@ -70,6 +74,7 @@ logger = logging.getLogger(__name__)
 #: ``client-output-buffer-limit pubsub``) is disconnected.
 MAX_COMMAND_BYTES = 16 * 1024 * 1024
 _ASKING = pack(b"ASKING")
+_ROLE = pack(b"ROLE")
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:
@@ -111,6 +116,8 @@ class ShardPipe:
     :param reply_timeout: seconds replies may stall while calls wait before the
         connection is dropped and those calls fail.
     :param max_size: largest command in bytes; larger ones raise ``MessageTooLarge``.
+    :param role_check_interval: seconds between ``ROLE`` checks of a connection
+        (None: none; see the module docs).
     """
 
     def __init__(
@@ -119,6 +126,7 @@ class ShardPipe:
         describe: str,
         reply_timeout: float,
         max_size: int = MAX_COMMAND_BYTES,
+        role_check_interval: float | None = None,
     ) -> None:
         self._connect = connect
         self.describe = describe
@@ -130,6 +138,9 @@ class ShardPipe:
         self._opening: asyncio.Future[_Link] | None = None
         #: Where round trips (successful calls), losses and reconnects are counted.
         self.link_metrics: LinkMetrics | None = None
+        self.role_check_interval = role_check_interval
+        #: Called (no arguments) when a connection's server turned out not to be a primary.
+        self.on_demoted: Callable[[], None] | None = None
 
     async def call(self, command: bytes, *, asking: bool = False) -> Any:
         """Send one packed command (:func:`pack`) and return its reply.
@@ -248,6 +259,8 @@ class ShardPipe:
             asyncio.create_task(self._read(link), name=f"fast-channels pipe {self.describe}"),
             asyncio.create_task(self._watch(link)),
         ]
+        if self.role_check_interval is not None:
+            link.tasks.append(asyncio.create_task(self._check_role(link, self.role_check_interval)))
         self._link = link
         self._links.add(link)
         return link
@@ -294,8 +307,44 @@ class ShardPipe:
         # A failover reply: the server cannot take writes (see the module docs).
         if not link.retired:
             logger.warning("Redis at %s is not a writable primary (%s)", self.describe, exc)
+            self._demoted()
         self._retire(link)
         return _Failover(error)
+
+    def _demoted(self) -> None:
+        if self.on_demoted is not None:
+            try:
+                self.on_demoted()
+            except Exception:  # the owner's reaction must not break the pipe
+                logger.exception("pipe to %s: on_demoted failed", self.describe)
+
+    async def _check_role(self, link: _Link, interval: float) -> None:
+        """Retire ``link`` once ``ROLE`` says its server is not a primary (see the module docs).
+
+        A connection that fails or draws an error reply (an ACL without ROLE)
+        is left to the reader and the watchdog; it is not checked any more.
+        """
+        while True:
+            await asyncio.sleep(interval)
+            if link.closed or link.retired:
+                return
+            try:
+                reply = await self._send(link, _ROLE)
+            except Exception:  # dropped (the next connection is checked anew) or refused
+                return
+            role = reply[0] if isinstance(reply, list) and reply else None
+            if role in (b"master", "master") or link.closed or link.retired:
+                continue
+            logger.warning(
+                "Redis at %s is not a primary any more (ROLE: %r); reconnecting",
+                self.describe,
+                role,
+            )
+            self._retire(link)
+            self._demoted()
+            if not link.waiting:  # else the reader closes it after the last reply
+                await self._drop(link, ChannelLayerConnectionError("connection retired"))
+            return
 
     def _retire(self, link: _Link) -> None:
         """New calls go to a new connection; ``link`` closes once its replies are in."""
