@@ -13,6 +13,7 @@ short call of both layers).
 
 from __future__ import annotations
 
+import asyncio
 import binascii
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -54,12 +55,43 @@ def _retry() -> Retry:
     return Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2)
 
 
+class _Sentinel(Sentinel):
+    """redis-py's Sentinel, with one discovery at a time per service.
+
+    A layer's first call connects its pipe, its readers and its pool at once,
+    and each asks for the master. redis-py runs those discoveries side by
+    side, over the one list of sentinels that each of them reorders when a
+    sentinel answers, so a hung first sentinel was asked by every one of them,
+    and again by those that saw the list change under them: 3 s instead of
+    the documented 1 s per hung sentinel. Callers arriving while a discovery
+    runs share its answer (or its error).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]  # unannotated
+        self._discovering: dict[str, asyncio.Future[Any]] = {}
+
+    async def discover_master(self, service_name: str) -> Any:
+        pending = self._discovering.get(service_name)
+        if pending is None:
+            pending = asyncio.ensure_future(super().discover_master(service_name))
+            self._discovering[service_name] = pending
+            pending.add_done_callback(lambda done: self._discovered(service_name, done))
+        return await asyncio.shield(pending)  # a cancelled caller leaves it to the others
+
+    def _discovered(self, service_name: str, done: asyncio.Future[Any]) -> None:
+        if self._discovering.get(service_name) is done:
+            del self._discovering[service_name]
+        if not done.cancelled():
+            done.exception()  # retrieved: whoever waited saw it
+
+
 def _make_client(config: HostConfig, options: dict[str, Any], max_connections: int) -> Redis:
     options = {**options}
     options.setdefault("retry", _retry())
     options.setdefault("retry_on_error", [RedisConnectionError, RedisTimeoutError])
     if config.is_sentinel:
-        sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves __init__ unannotated
+        sentinel = _Sentinel(
             list(config.sentinels),
             sentinel_kwargs=sentinel_options(config, options),
             **options,
