@@ -139,11 +139,21 @@ async def test_a_server_with_a_smaller_bulk_limit_raises_message_too_large(
     layer = RedisChannelLayer(hosts=[redis_server.url])
     try:
         channel = await layer.new_channel()
-        with pytest.raises(MessageTooLarge, match="proto-max-bulk-len") as raised:
-            await layer.send(channel, {"type": "big", "data": b"x" * (2 << 20)})
-        assert raised.value.size is not None and raised.value.size > 2 << 20
-        await layer.send(channel, {"type": "small"})  # the layer reconnects by itself
-        assert (await asyncio.wait_for(layer.receive(channel), 5))["type"] == "small"
+        await layer.send(channel, {"type": "first"})  # the pipe is connected
+        assert (await asyncio.wait_for(layer.receive(channel), 5))["type"] == "first"
+        # Sent between small ones on the shared connection: the server would
+        # answer a protocol error and close it, failing the calls behind it.
+        small = [layer.send(channel, {"type": "small", "n": n}) for n in range(5)]
+        big = layer.send(channel, {"type": "big", "data": b"x" * (2 << 20)})
+        results = await asyncio.gather(*small[:2], big, *small[2:], return_exceptions=True)
+        raised = results.pop(2)
+        assert results == [None] * 5, results  # every small send went through
+        assert isinstance(raised, MessageTooLarge), raised
+        assert "proto-max-bulk-len" in str(raised)
+        assert raised.size is not None and raised.size > 2 << 20
+        assert raised.limit == 1 << 20
+        for n in range(5):
+            assert await asyncio.wait_for(layer.receive(channel), 5) == {"type": "small", "n": n}
     finally:
         await layer.close()
 

@@ -27,8 +27,11 @@ What a call can rely on:
   what was still unsent. A call that timed out may still have run.
 - A command larger than ``max_size`` bytes raises
   :class:`~fast_channels.exceptions.MessageTooLarge` before it touches the
-  connection; one the server refuses as too large (``proto-max-bulk-len``)
-  raises it too.
+  connection. So does one over the server's ``proto-max-bulk-len``, which
+  each new connection asks for (``CONFIG GET``, pipelined with the first
+  calls): the server would answer it with a protocol error and close the
+  connection, failing every call behind it. Until that reply is in (or where
+  ``CONFIG`` is refused), the server's refusal raises it too.
 - A server that answers as a demoted or loading replica (``READONLY``,
   ``LOADING``, ``MASTERDOWN``: an address that now leads to a new primary, as
   managed Redis services and proxies do on failover) gets no new calls: its
@@ -75,6 +78,7 @@ logger = logging.getLogger(__name__)
 MAX_COMMAND_BYTES = 16 * 1024 * 1024
 _ASKING = pack(b"ASKING")
 _ROLE = pack(b"ROLE")
+_BULK_LIMIT = pack(b"CONFIG", b"GET", b"proto-max-bulk-len")
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:
@@ -132,6 +136,8 @@ class ShardPipe:
         self.describe = describe
         self.reply_timeout = reply_timeout
         self.max_size = max_size
+        #: The server's ``proto-max-bulk-len``, once a connection learned it.
+        self.server_limit: int | None = None
         self._link: _Link | None = None
         #: Every link whose tasks still run: the current one and retired ones draining.
         self._links: set[_Link] = set()
@@ -163,15 +169,29 @@ class ShardPipe:
         latency.observe((time.perf_counter_ns() - start) // 1000)
         return reply
 
-    async def _call(self, command: bytes) -> Any:
-        if len(command) > self.max_size:
-            raise MessageTooLarge(
-                f"A message of {len(command)} bytes (serialized, with its channel name) "
+    def _too_large(self, command: bytes) -> MessageTooLarge | None:
+        size, server = len(command), self.server_limit
+        if server is not None and server < self.max_size and size > server:
+            return MessageTooLarge(
+                f"A message of {size} bytes (serialized, with its channel name) is larger "
+                f"than the proto-max-bulk-len of Redis at {self.describe}, {server} bytes: "
+                "nothing was sent. Send smaller messages or raise proto-max-bulk-len.",
+                size=size,
+                limit=server,
+            )
+        if size > self.max_size:
+            return MessageTooLarge(
+                f"A message of {size} bytes (serialized, with its channel name) "
                 f"is larger than the limit of {self.max_size} bytes: nothing was sent. "
                 "Send a reference to the data (a key, a URL) instead of the data.",
-                size=len(command),
+                size=size,
                 limit=self.max_size,
             )
+        return None
+
+    async def _call(self, command: bytes) -> Any:
+        if (too_large := self._too_large(command)) is not None:
+            raise too_large
         try:
             return await self._send(self._link or await self._open(), command)
         except _Failover:
@@ -207,7 +227,8 @@ class ShardPipe:
         an over-large command fails that command's entry, never the others'
         already sent; nothing is retried here.
         """
-        if sum(map(len, commands)) > self.max_size:  # too large together: one by one
+        limit = min(self.max_size, self.server_limit or self.max_size)
+        if sum(map(len, commands)) > limit:  # too large together: one by one
             return list(await asyncio.gather(*map(self.call, commands), return_exceptions=True))
         link = self._link or await self._open()
         futures = []
@@ -263,7 +284,19 @@ class ShardPipe:
             link.tasks.append(asyncio.create_task(self._check_role(link, self.role_check_interval)))
         self._link = link
         self._links.add(link)
+        self._send(link, _BULK_LIMIT).add_done_callback(self._learn_limit)
         return link
+
+    def _learn_limit(self, reply: asyncio.Future[Any]) -> None:
+        """Keep the server's ``proto-max-bulk-len`` (an ACL or a managed service may refuse)."""
+        if reply.cancelled() or reply.exception() is not None:
+            return
+        value = reply.result()
+        if isinstance(value, dict):  # RESP3: a map
+            value = list(value.values())
+        if isinstance(value, list) and len(value) == 2:
+            with contextlib.suppress(TypeError, ValueError):
+                self.server_limit = int(value[1])
 
     async def _read(self, link: _Link) -> None:
         read, waiting = link.conn.read_response, link.waiting
