@@ -297,3 +297,48 @@ async def test_pubsub_follows_an_endpoint_flip_without_sentinel(
             await old.close()
             if new is not None:
                 await new.close()
+
+
+async def test_queue_receives_follow_an_endpoint_flip(
+    redis_server: RedisProcess, new_primary: RedisProcess
+) -> None:
+    """Blocked readers on the demoted server get UNBLOCKED and reconnect through the address.
+
+    A named receive, a process-local one and group delivery of a layer built
+    before the flip resume with the same layer object, fed by one built after.
+    """
+    async with FlipProxy(redis_server.port) as proxy:
+        old = RedisChannelLayer(hosts=[proxy.url], prefix="flipq")
+        new: RedisChannelLayer | None = None
+        try:
+            channel = await old.new_channel()
+            await old.group_add("g", channel)
+            named = asyncio.ensure_future(old.receive("jobs"))
+            local = asyncio.ensure_future(old.receive(channel))
+            with redis.Redis(port=redis_server.port) as raw:
+                start = time.monotonic()
+                while sum(c["cmd"] in ("brpop", "blmpop") for c in raw.client_list()) < 2:
+                    assert time.monotonic() - start < 10, "the readers never blocked"
+                    await asyncio.sleep(0.05)
+            proxy.target = new_primary.port
+            with redis.Redis(port=redis_server.port) as demoted:
+                demoted.replicaof("127.0.0.1", new_primary.port)
+            new = RedisChannelLayer(hosts=[proxy.url], prefix="flipq")
+            await new.send("jobs", {"type": "job"})
+            await new.send(channel, {"type": "direct"})
+            assert await asyncio.wait_for(named, 15) == {"type": "job"}
+            assert await asyncio.wait_for(local, 15) == {"type": "direct"}
+            # The membership lived on the old server's data (gone with the resync):
+            # the heartbeat asserts it again on the new primary.
+            deadline = time.monotonic() + old.heartbeat_interval + 15
+            got = None
+            while got is None:
+                assert time.monotonic() < deadline, "group delivery never resumed"
+                await new.group_send("g", {"type": "group"})
+                with contextlib.suppress(TimeoutError):
+                    got = await asyncio.wait_for(old.receive(channel), 0.5)
+            assert got == {"type": "group"}
+        finally:
+            await old.close()
+            if new is not None:
+                await new.close()
