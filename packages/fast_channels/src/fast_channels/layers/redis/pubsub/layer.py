@@ -97,7 +97,10 @@ class RedisPubSubChannelLayer(SyncSendLayer, RedisGroupState):
     ``new_channel``/``group_add``, which must subscribe. ``close()`` makes a
     pending ``receive()`` raise that error too; otherwise it waits through an
     outage. The subscriber reconnects by itself (after a failover reply such
-    as ``READONLY`` too, asking Sentinel again; each sentinel gets 1 s); an
+    as ``READONLY`` too, asking Sentinel again; each sentinel gets 1 s), and
+    moves its publisher and subscriber off a server that became a replica
+    within :attr:`role_check_interval` (a plain ``REPLICAOF`` behind a
+    failover address, which PUBLISH and SUBSCRIBE would not notice); an
     error reply to one subscribe (``NOPERM``) fails that call only, after
     5 s. A message that does not decode is logged with its channel and skipped.
     """
