@@ -131,12 +131,13 @@ async def test_an_oversized_message_raises_message_too_large_before_sending(
         await layer.close()
 
 
+@pytest.mark.parametrize("protocol", [2, 3])  # CONFIG GET answers a map under RESP3
 async def test_a_server_with_a_smaller_bulk_limit_raises_message_too_large(
-    redis_server: RedisProcess,
+    redis_server: RedisProcess, protocol: int
 ) -> None:
     with redis.Redis(port=redis_server.port) as admin:
         admin.config_set("proto-max-bulk-len", "1mb")
-    layer = RedisChannelLayer(hosts=[redis_server.url])
+    layer = RedisChannelLayer(hosts=[redis_server.url], connection_kwargs={"protocol": protocol})
     try:
         channel = await layer.new_channel()
         await layer.send(channel, {"type": "first"})  # the pipe is connected

@@ -292,8 +292,8 @@ class ShardPipe:
         if reply.cancelled() or reply.exception() is not None:
             return
         value = reply.result()
-        if isinstance(value, dict):  # RESP3: a map
-            value = list(value.values())
+        if isinstance(value, dict):  # RESP3: a map of the one name to its value
+            value = [None, *value.values()]
         if isinstance(value, list) and len(value) == 2:
             with contextlib.suppress(TypeError, ValueError):
                 self.server_limit = int(value[1])
