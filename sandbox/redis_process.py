@@ -8,11 +8,13 @@ except sentinel config files, which live in a private temporary directory.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -43,11 +45,56 @@ def find_redis_server() -> str:
     )
 
 
-def free_port() -> int:
-    """Ask the OS for a free TCP port on 127.0.0.1."""
+# Ports handed out come from 10000-19999, below the kernel's ephemeral range
+# (32768+ by default), where outgoing client sockets take their local ports, so
+# a server never loses its port to a client connection; a cluster node's bus
+# port (port + 10000) stays below it too. Each pytest-xdist worker (and the
+# processes it starts, which inherit PYTEST_XDIST_WORKER) walks its own slice,
+# so two workers never pick the same port between "probe" and "bind".
+_PORTS_FIRST = 10000
+_PORTS_SLICE = 1000
+_PORTS_SLICES = 10
+_port_lock = threading.Lock()
+_port_cursor: int | None = None
+
+
+def _port_slice() -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    digits = worker.removeprefix("gw")
+    # The controller and runs without xdist share the last slice with worker 9+.
+    return int(digits) % (_PORTS_SLICES - 1) if digits.isdigit() else _PORTS_SLICES - 1
+
+
+def _port_is_free(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        # As redis-server and uvicorn bind: a port whose old connections sit in
+        # TIME_WAIT is usable.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1, in this process's own slice of 10000-19999.
+
+    Successive calls walk the slice in order (from a random start), so a port
+    handed out recently is not handed out again soon, even once its server
+    stopped: a test that restarts a server on its old port keeps it.
+    """
+    global _port_cursor
+    first = _PORTS_FIRST + _port_slice() * _PORTS_SLICE
+    with _port_lock:
+        if _port_cursor is None:
+            _port_cursor = random.randrange(_PORTS_SLICE)
+        for _ in range(_PORTS_SLICE):
+            port = first + _port_cursor
+            _port_cursor = (_port_cursor + 1) % _PORTS_SLICE
+            if _port_is_free(port):
+                return port
+    raise RuntimeError(f"no free port in {first}-{first + _PORTS_SLICE - 1} on 127.0.0.1")
 
 
 def wait_for_port(port: int, timeout: float = 10.0) -> None:
