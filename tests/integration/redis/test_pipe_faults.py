@@ -131,19 +131,30 @@ async def test_an_oversized_message_raises_message_too_large_before_sending(
         await layer.close()
 
 
+@pytest.mark.parametrize("protocol", [2, 3])  # CONFIG GET answers a map under RESP3
 async def test_a_server_with_a_smaller_bulk_limit_raises_message_too_large(
-    redis_server: RedisProcess,
+    redis_server: RedisProcess, protocol: int
 ) -> None:
     with redis.Redis(port=redis_server.port) as admin:
         admin.config_set("proto-max-bulk-len", "1mb")
-    layer = RedisChannelLayer(hosts=[redis_server.url])
+    layer = RedisChannelLayer(hosts=[redis_server.url], connection_kwargs={"protocol": protocol})
     try:
         channel = await layer.new_channel()
-        with pytest.raises(MessageTooLarge, match="proto-max-bulk-len") as raised:
-            await layer.send(channel, {"type": "big", "data": b"x" * (2 << 20)})
-        assert raised.value.size is not None and raised.value.size > 2 << 20
-        await layer.send(channel, {"type": "small"})  # the layer reconnects by itself
-        assert (await asyncio.wait_for(layer.receive(channel), 5))["type"] == "small"
+        await layer.send(channel, {"type": "first"})  # the pipe is connected
+        assert (await asyncio.wait_for(layer.receive(channel), 5))["type"] == "first"
+        # Sent between small ones on the shared connection: the server would
+        # answer a protocol error and close it, failing the calls behind it.
+        small = [layer.send(channel, {"type": "small", "n": n}) for n in range(5)]
+        big = layer.send(channel, {"type": "big", "data": b"x" * (2 << 20)})
+        results = await asyncio.gather(*small[:2], big, *small[2:], return_exceptions=True)
+        raised = results.pop(2)
+        assert results == [None] * 5, results  # every small send went through
+        assert isinstance(raised, MessageTooLarge), raised
+        assert "proto-max-bulk-len" in str(raised)
+        assert raised.size is not None and raised.size > 2 << 20
+        assert raised.limit == 1 << 20
+        for n in range(5):
+            assert await asyncio.wait_for(layer.receive(channel), 5) == {"type": "small", "n": n}
     finally:
         await layer.close()
 
@@ -226,3 +237,118 @@ async def test_an_endpoint_flip_to_a_new_primary_reconnects(
                 assert primary.llen("flip:c:jobs") == sent + 1  # all went to the new primary
         finally:
             await layer.close()
+
+
+async def group_send_until(
+    sender: RedisPubSubChannelLayer, receiver: RedisPubSubChannelLayer, channel: str, within: float
+) -> float:
+    """``sender`` group_sends probes every 100 ms until ``channel`` (of ``receiver``) gets one.
+
+    Returns the seconds it took; fails after ``within``.
+    """
+    start = time.monotonic()
+    pending = asyncio.ensure_future(receiver.receive(channel))
+    try:
+        while not pending.done():
+            if time.monotonic() - start > within:
+                raise AssertionError(f"no group message arrived within {within}s")
+            with contextlib.suppress(ChannelLayerConnectionError):
+                await sender.group_send("room", {"type": "probe"})
+            await asyncio.wait({pending}, timeout=0.1)
+        assert pending.result() == {"type": "probe"}
+        return time.monotonic() - start
+    finally:
+        pending.cancel()
+
+
+async def test_pubsub_follows_an_endpoint_flip_without_sentinel(
+    redis_server: RedisProcess, new_primary: RedisProcess
+) -> None:
+    """A plain REPLICAOF behind a flipped address: no Sentinel kills our connections.
+
+    The demoted server still takes PUBLISH and SUBSCRIBE (neither is a write),
+    so a process that kept its connections would publish where nobody else
+    listens. The layer checks its server's role every ``role_check_interval``
+    seconds and moves its publisher and subscriber when it is a replica.
+    """
+    async with FlipProxy(redis_server.port) as proxy:
+        old = RedisPubSubChannelLayer(hosts=[proxy.url], prefix="flip")
+        new: RedisPubSubChannelLayer | None = None
+        try:
+            old_channel = await old.new_channel()
+            await old.group_add("room", old_channel)
+            await group_send_until(old, old, old_channel, 10)
+            # The failover: the address leads to the new primary, the old one follows it.
+            proxy.target = new_primary.port
+            with redis.Redis(port=redis_server.port) as demoted:
+                demoted.replicaof("127.0.0.1", new_primary.port)
+            new = RedisPubSubChannelLayer(hosts=[proxy.url], prefix="flip")
+            new_channel = await new.new_channel()
+            await new.group_add("room", new_channel)
+            # Documented: within role_check_interval (5 s) plus a reconnect; slack for load.
+            within = old.role_check_interval + 15
+            took = await group_send_until(old, new, new_channel, within)
+            # The old subscriber moves too (a demoted server still passes its
+            # primary's PUBLISH on to its own subscribers: not good enough).
+            start = time.monotonic()
+            with redis.Redis(port=new_primary.port) as primary:
+                while primary.pubsub_numsub("flip:group:room") != [(b"flip:group:room", 2)]:
+                    assert time.monotonic() - start < within, "the subscriber did not move"
+                    await asyncio.sleep(0.05)
+            moved = time.monotonic() - start
+            with redis.Redis(port=redis_server.port) as demoted:
+                assert demoted.pubsub_numsub("flip:group:room") == [(b"flip:group:room", 0)]
+            await group_send_until(new, old, old_channel, within)
+            print(
+                f"old process reached the new one after {took:.2f}s, "
+                f"its subscriber moved {moved:.2f}s later"
+            )
+        finally:
+            await old.close()
+            if new is not None:
+                await new.close()
+
+
+async def test_queue_receives_follow_an_endpoint_flip(
+    redis_server: RedisProcess, new_primary: RedisProcess
+) -> None:
+    """Blocked readers on the demoted server get UNBLOCKED and reconnect through the address.
+
+    A named receive, a process-local one and group delivery of a layer built
+    before the flip resume with the same layer object, fed by one built after.
+    """
+    async with FlipProxy(redis_server.port) as proxy:
+        old = RedisChannelLayer(hosts=[proxy.url], prefix="flipq")
+        new: RedisChannelLayer | None = None
+        try:
+            channel = await old.new_channel()
+            await old.group_add("g", channel)
+            named = asyncio.ensure_future(old.receive("jobs"))
+            local = asyncio.ensure_future(old.receive(channel))
+            with redis.Redis(port=redis_server.port) as raw:
+                start = time.monotonic()
+                while sum(c["cmd"] in ("brpop", "blmpop") for c in raw.client_list()) < 2:
+                    assert time.monotonic() - start < 10, "the readers never blocked"
+                    await asyncio.sleep(0.05)
+            proxy.target = new_primary.port
+            with redis.Redis(port=redis_server.port) as demoted:
+                demoted.replicaof("127.0.0.1", new_primary.port)
+            new = RedisChannelLayer(hosts=[proxy.url], prefix="flipq")
+            await new.send("jobs", {"type": "job"})
+            await new.send(channel, {"type": "direct"})
+            assert await asyncio.wait_for(named, 15) == {"type": "job"}
+            assert await asyncio.wait_for(local, 15) == {"type": "direct"}
+            # The membership lived on the old server's data (gone with the resync):
+            # the heartbeat asserts it again on the new primary.
+            deadline = time.monotonic() + old.heartbeat_interval + 15
+            got = None
+            while got is None:
+                assert time.monotonic() < deadline, "group delivery never resumed"
+                await new.group_send("g", {"type": "group"})
+                with contextlib.suppress(TimeoutError):
+                    got = await asyncio.wait_for(old.receive(channel), 0.5)
+            assert got == {"type": "group"}
+        finally:
+            await old.close()
+            if new is not None:
+                await new.close()

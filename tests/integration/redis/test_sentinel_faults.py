@@ -22,6 +22,8 @@ from fast_channels.exceptions import ChannelLayerConnectionError
 from fast_channels.layers.base import BaseChannelLayer
 from fast_channels.layers.redis import RedisChannelLayer, RedisPubSubChannelLayer
 
+from sandbox.redis_process import free_port
+
 from .conftest import SentinelCluster
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
@@ -81,6 +83,57 @@ async def test_a_hung_first_sentinel_is_skipped_and_the_next_preferred(
             # The sentinel that answered is asked first from now on: no call fails.
             for n in range(1, 6):
                 await round_trip(layer, channel, n)
+
+
+class Blackhole:
+    """A "sentinel" that accepts connections and never answers; counts the connections."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.accepted = 0
+        self._server: asyncio.Server | None = None
+        self._held: list[asyncio.StreamWriter] = []
+
+    async def __aenter__(self) -> Blackhole:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in self._held:
+            writer.close()
+
+    async def _accept(self, _reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        self._held.append(writer)
+
+
+@pytest.mark.parametrize("kind", ["queue", "pubsub"])
+async def test_a_blackholed_first_sentinel_is_asked_once(
+    sentinel_cluster: SentinelCluster, kind: str
+) -> None:
+    """The first call connects a pipe, readers and a pool at once; one of them pays.
+
+    Was: each connection ran its own discovery over the shared sentinel list,
+    so the silent sentinel was asked two or three times (3 s, not 1 s, before
+    the first send of the queue layer went through).
+    """
+    async with Blackhole() as hole:
+        cls = RedisChannelLayer if kind == "queue" else RedisPubSubChannelLayer
+        layer = cls(
+            sentinels=[("127.0.0.1", hole.port), *sentinel_cluster.sentinels],
+            service_name=sentinel_cluster.service_name,
+        )
+        async with layer:
+            started = time.monotonic()
+            channel = await layer.new_channel()
+            await round_trip(layer, channel, 0)
+            took = time.monotonic() - started
+            for n in range(1, 4):
+                await round_trip(layer, channel, n)
+            print(f"\n{kind}: first round trip {took:.2f}s, silent sentinel asked {hole.accepted}x")
+            assert hole.accepted == 1
 
 
 @pytest.mark.parametrize("kind", ["queue", "pubsub"])

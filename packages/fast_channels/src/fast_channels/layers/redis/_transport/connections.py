@@ -13,6 +13,7 @@ short call of both layers).
 
 from __future__ import annotations
 
+import asyncio
 import binascii
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -54,12 +55,43 @@ def _retry() -> Retry:
     return Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2)
 
 
+class _Sentinel(Sentinel):
+    """redis-py's Sentinel, with one discovery at a time per service.
+
+    A layer's first call connects its pipe, its readers and its pool at once,
+    and each asks for the master. redis-py runs those discoveries side by
+    side, over the one list of sentinels that each of them reorders when a
+    sentinel answers, so a hung first sentinel was asked by every one of them,
+    and again by those that saw the list change under them: 3 s instead of
+    the documented 1 s per hung sentinel. Callers arriving while a discovery
+    runs share its answer (or its error).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]  # unannotated
+        self._discovering: dict[str, asyncio.Future[Any]] = {}
+
+    async def discover_master(self, service_name: str) -> Any:
+        pending = self._discovering.get(service_name)
+        if pending is None:
+            pending = asyncio.ensure_future(super().discover_master(service_name))
+            self._discovering[service_name] = pending
+            pending.add_done_callback(lambda done: self._discovered(service_name, done))
+        return await asyncio.shield(pending)  # a cancelled caller leaves it to the others
+
+    def _discovered(self, service_name: str, done: asyncio.Future[Any]) -> None:
+        if self._discovering.get(service_name) is done:
+            del self._discovering[service_name]
+        if not done.cancelled():
+            done.exception()  # retrieved: whoever waited saw it
+
+
 def _make_client(config: HostConfig, options: dict[str, Any], max_connections: int) -> Redis:
     options = {**options}
     options.setdefault("retry", _retry())
     options.setdefault("retry_on_error", [RedisConnectionError, RedisTimeoutError])
     if config.is_sentinel:
-        sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves __init__ unannotated
+        sentinel = _Sentinel(
             list(config.sentinels),
             sentinel_kwargs=sentinel_options(config),
             **options,
@@ -108,6 +140,9 @@ class RedisConnections:
         self._loops: PerLoop[_LoopEntry] = PerLoop(lambda: _LoopEntry(len(hosts)), self._release)
         #: The owning layer's metrics, set by the layer (None: nothing counted).
         self.metrics: LayerMetrics | None = None
+        #: Set by :meth:`watch_role` (the pub/sub layer): pipes check ``ROLE``.
+        self._role_check_interval: float | None = None
+        self._on_demoted: Callable[[int], None] | None = None
 
     @classmethod
     def from_arguments(
@@ -165,6 +200,15 @@ class RedisConnections:
     async def refresh(self) -> None:
         """Nothing to re-read: shards are fixed by configuration."""
 
+    def watch_role(self, interval: float, on_demoted: Callable[[int], None]) -> None:
+        """Pipes made from now on check their server's role every ``interval`` seconds.
+
+        A pipe whose server is no longer a primary reconnects and calls
+        ``on_demoted(shard)``, in its event loop (see :mod:`.pipe`).
+        """
+        self._role_check_interval = interval
+        self._on_demoted = on_demoted
+
     def local(self, make: Callable[[], L]) -> L:
         """The layer's state for the current loop, made by ``make()`` on first use.
 
@@ -195,9 +239,15 @@ class RedisConnections:
         pipe = pipes[index]
         if pipe is None:
             pipe = pipes[index] = ShardPipe(
-                lambda: self.dedicated(index), self.hosts[index].describe(), self.reply_timeout
+                lambda: self.dedicated(index),
+                self.hosts[index].describe(),
+                self.reply_timeout,
+                role_check_interval=self._role_check_interval,
             )
             pipe.link_metrics = self.link(index)
+            on_demoted = self._on_demoted
+            if on_demoted is not None:
+                pipe.on_demoted = lambda: on_demoted(index)
         return pipe
 
     def link(self, index: int) -> LinkMetrics | None:

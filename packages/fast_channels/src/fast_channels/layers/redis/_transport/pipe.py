@@ -27,14 +27,21 @@ What a call can rely on:
   what was still unsent. A call that timed out may still have run.
 - A command larger than ``max_size`` bytes raises
   :class:`~fast_channels.exceptions.MessageTooLarge` before it touches the
-  connection; one the server refuses as too large (``proto-max-bulk-len``)
-  raises it too.
+  connection. So does one over the server's ``proto-max-bulk-len``, which
+  each new connection asks for (``CONFIG GET``, pipelined with the first
+  calls): the server would answer it with a protocol error and close the
+  connection, failing every call behind it. Until that reply is in (or where
+  ``CONFIG`` is refused), the server's refusal raises it too.
 - A server that answers as a demoted or loading replica (``READONLY``,
   ``LOADING``, ``MASTERDOWN``: an address that now leads to a new primary, as
   managed Redis services and proxies do on failover) gets no new calls: its
   connection is retired once its pending replies are in, and the refused
   command (it did not run) is tried once more on a fresh connection. If that
   fails too, the call raises ``ChannelLayerConnectionError``.
+- PUBLISH and SUBSCRIBE are not writes: a demoted server takes them without a
+  word. With ``role_check_interval``, each connection asks ``ROLE`` that often
+  and is retired the same way when its server is not a primary any more;
+  ``on_demoted`` hears of it (the pub/sub layer moves its subscriber too).
 """
 
 from __future__ import annotations
@@ -70,6 +77,8 @@ logger = logging.getLogger(__name__)
 #: ``client-output-buffer-limit pubsub``) is disconnected.
 MAX_COMMAND_BYTES = 16 * 1024 * 1024
 _ASKING = pack(b"ASKING")
+_ROLE = pack(b"ROLE")
+_BULK_LIMIT = pack(b"CONFIG", b"GET", b"proto-max-bulk-len")
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:
@@ -111,6 +120,8 @@ class ShardPipe:
     :param reply_timeout: seconds replies may stall while calls wait before the
         connection is dropped and those calls fail.
     :param max_size: largest command in bytes; larger ones raise ``MessageTooLarge``.
+    :param role_check_interval: seconds between ``ROLE`` checks of a connection
+        (None: none; see the module docs).
     """
 
     def __init__(
@@ -119,17 +130,23 @@ class ShardPipe:
         describe: str,
         reply_timeout: float,
         max_size: int = MAX_COMMAND_BYTES,
+        role_check_interval: float | None = None,
     ) -> None:
         self._connect = connect
         self.describe = describe
         self.reply_timeout = reply_timeout
         self.max_size = max_size
+        #: The server's ``proto-max-bulk-len``, once a connection learned it.
+        self.server_limit: int | None = None
         self._link: _Link | None = None
         #: Every link whose tasks still run: the current one and retired ones draining.
         self._links: set[_Link] = set()
         self._opening: asyncio.Future[_Link] | None = None
         #: Where round trips (successful calls), losses and reconnects are counted.
         self.link_metrics: LinkMetrics | None = None
+        self.role_check_interval = role_check_interval
+        #: Called (no arguments) when a connection's server turned out not to be a primary.
+        self.on_demoted: Callable[[], None] | None = None
 
     async def call(self, command: bytes, *, asking: bool = False) -> Any:
         """Send one packed command (:func:`pack`) and return its reply.
@@ -152,15 +169,29 @@ class ShardPipe:
         latency.observe((time.perf_counter_ns() - start) // 1000)
         return reply
 
-    async def _call(self, command: bytes) -> Any:
-        if len(command) > self.max_size:
-            raise MessageTooLarge(
-                f"A message of {len(command)} bytes (serialized, with its channel name) "
+    def _too_large(self, command: bytes) -> MessageTooLarge | None:
+        size, server = len(command), self.server_limit
+        if server is not None and server < self.max_size and size > server:
+            return MessageTooLarge(
+                f"A message of {size} bytes (serialized, with its channel name) is larger "
+                f"than the proto-max-bulk-len of Redis at {self.describe}, {server} bytes: "
+                "nothing was sent. Send smaller messages or raise proto-max-bulk-len.",
+                size=size,
+                limit=server,
+            )
+        if size > self.max_size:
+            return MessageTooLarge(
+                f"A message of {size} bytes (serialized, with its channel name) "
                 f"is larger than the limit of {self.max_size} bytes: nothing was sent. "
                 "Send a reference to the data (a key, a URL) instead of the data.",
-                size=len(command),
+                size=size,
                 limit=self.max_size,
             )
+        return None
+
+    async def _call(self, command: bytes) -> Any:
+        if (too_large := self._too_large(command)) is not None:
+            raise too_large
         try:
             return await self._send(self._link or await self._open(), command)
         except _Failover:
@@ -196,7 +227,8 @@ class ShardPipe:
         an over-large command fails that command's entry, never the others'
         already sent; nothing is retried here.
         """
-        if sum(map(len, commands)) > self.max_size:  # too large together: one by one
+        limit = min(self.max_size, self.server_limit or self.max_size)
+        if sum(map(len, commands)) > limit:  # too large together: one by one
             return list(await asyncio.gather(*map(self.call, commands), return_exceptions=True))
         link = self._link or await self._open()
         futures = []
@@ -248,9 +280,23 @@ class ShardPipe:
             asyncio.create_task(self._read(link), name=f"fast-channels pipe {self.describe}"),
             asyncio.create_task(self._watch(link)),
         ]
+        if self.role_check_interval is not None:
+            link.tasks.append(asyncio.create_task(self._check_role(link, self.role_check_interval)))
         self._link = link
         self._links.add(link)
+        self._send(link, _BULK_LIMIT).add_done_callback(self._learn_limit)
         return link
+
+    def _learn_limit(self, reply: asyncio.Future[Any]) -> None:
+        """Keep the server's ``proto-max-bulk-len`` (an ACL or a managed service may refuse)."""
+        if reply.cancelled() or reply.exception() is not None:
+            return
+        value = reply.result()
+        if isinstance(value, dict):  # RESP3: a map of the one name to its value
+            value = [None, *value.values()]
+        if isinstance(value, list) and len(value) == 2:
+            with contextlib.suppress(TypeError, ValueError):
+                self.server_limit = int(value[1])
 
     async def _read(self, link: _Link) -> None:
         read, waiting = link.conn.read_response, link.waiting
@@ -294,8 +340,44 @@ class ShardPipe:
         # A failover reply: the server cannot take writes (see the module docs).
         if not link.retired:
             logger.warning("Redis at %s is not a writable primary (%s)", self.describe, exc)
+            self._demoted()
         self._retire(link)
         return _Failover(error)
+
+    def _demoted(self) -> None:
+        if self.on_demoted is not None:
+            try:
+                self.on_demoted()
+            except Exception:  # the owner's reaction must not break the pipe
+                logger.exception("pipe to %s: on_demoted failed", self.describe)
+
+    async def _check_role(self, link: _Link, interval: float) -> None:
+        """Retire ``link`` once ``ROLE`` says its server is not a primary (see the module docs).
+
+        A connection that fails or draws an error reply (an ACL without ROLE)
+        is left to the reader and the watchdog; it is not checked any more.
+        """
+        while True:
+            await asyncio.sleep(interval)
+            if link.closed or link.retired:
+                return
+            try:
+                reply = await self._send(link, _ROLE)
+            except Exception:  # dropped (the next connection is checked anew) or refused
+                return
+            role = reply[0] if isinstance(reply, list) and reply else None
+            if role in (b"master", "master") or link.closed or link.retired:
+                continue
+            logger.warning(
+                "Redis at %s is not a primary any more (ROLE: %r); reconnecting",
+                self.describe,
+                role,
+            )
+            self._retire(link)
+            self._demoted()
+            if not link.waiting:  # else the reader closes it after the last reply
+                await self._drop(link, ChannelLayerConnectionError("connection retired"))
+            return
 
     def _retire(self, link: _Link) -> None:
         """New calls go to a new connection; ``link`` closes once its replies are in."""

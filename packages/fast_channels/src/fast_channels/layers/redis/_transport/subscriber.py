@@ -47,7 +47,7 @@ from redis.exceptions import ResponseError
 
 from ....exceptions import ChannelLayerConnectionError
 from .callbacks import Callback, Callbacks
-from .dedicated import connect, disconnect
+from .dedicated import abort, connect, disconnect
 from .errors import CONNECTION_ERRORS, unreachable
 from .faults import Fault, classify, error_reply, is_failover
 from .sharded import PLAIN, SHARDED, SlotMoved, moved_slot, subscribe_chunks
@@ -205,6 +205,13 @@ class ShardSubscriber:
             # A dropped connection is fine: the name is not resubscribed anyway.
             with contextlib.suppress(*CONNECTION_ERRORS):
                 await conn.send_command(self._commands.unsubscribe, name, check_health=False)
+
+    def recycle(self) -> None:
+        """Drop the connection (its server was demoted); the reader reconnects and resubscribes."""
+        conn = self._conn
+        if conn is not None:
+            logger.warning("Pub/sub connection to Redis at %s: server demoted", self.describe)
+            abort(conn)  # the reader's read fails now and it starts over
 
     # Reader ---------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from .._group_state.methods import RedisGroupState
 from .._group_state.presence import RedisPresence
 from .._sync import SyncSendLayer
 from .._transport.callbacks import Callback
+from .._transport.connections import RedisConnections
 from .._transport.pipe import pack_publish, pack_spublish
 from .._transport.seam import build_connections
 from ..serializers import Serializer, build_serializer
@@ -96,7 +97,10 @@ class RedisPubSubChannelLayer(SyncSendLayer, RedisGroupState):
     ``new_channel``/``group_add``, which must subscribe. ``close()`` makes a
     pending ``receive()`` raise that error too; otherwise it waits through an
     outage. The subscriber reconnects by itself (after a failover reply such
-    as ``READONLY`` too, asking Sentinel again; each sentinel gets 1 s); an
+    as ``READONLY`` too, asking Sentinel again; each sentinel gets 1 s), and
+    moves its publisher and subscriber off a server that became a replica
+    within :attr:`role_check_interval` (a plain ``REPLICAOF`` behind a
+    failover address, which PUBLISH and SUBSCRIBE would not notice); an
     error reply to one subscribe (``NOPERM``) fails that call only, after
     5 s. A message that does not decode is logged with its channel and skipped.
     """
@@ -108,6 +112,10 @@ class RedisPubSubChannelLayer(SyncSendLayer, RedisGroupState):
     presence_interval: float = 2.0
     #: Seconds after which presences of a process that died are ignored.
     presence_timeout: float = 10.0
+    #: Seconds between checks that each server is still a primary (PUBLISH and
+    #: SUBSCRIBE work on a demoted one, so nothing else would notice a plain
+    #: ``REPLICAOF`` behind a failover address); read when the layer is built.
+    role_check_interval: float = 5.0
 
     def __init__(
         self,
@@ -159,6 +167,8 @@ class RedisPubSubChannelLayer(SyncSendLayer, RedisGroupState):
             reply_timeout=PUBLISH_TIMEOUT,
         )
         self._conns.metrics = self.metrics
+        if isinstance(self._conns, RedisConnections):  # a cluster follows its own failovers
+            self._conns.watch_role(self.role_check_interval, self._demoted)
         # A cluster: sharded pub/sub, so a message goes only to its channel's node.
         self._publish = pack_spublish if self._conns.clustered else pack_publish
         self.history_policy = HistoryPolicy(group_history)
@@ -326,6 +336,12 @@ class RedisPubSubChannelLayer(SyncSendLayer, RedisGroupState):
             on_disconnect=self.on_disconnect,
             on_reconnect=self.on_reconnect,
         )
+
+    def _demoted(self, shard: int) -> None:
+        """Shard ``shard``'s server was demoted: its subscriber reconnects too (new primary)."""
+        subscriber = self._state().subscribers.get(shard)
+        if subscriber is not None:
+            subscriber.recycle()
 
     def _receive_cancelled(
         self, state: LoopSubscriptions, channel: str, inbox: Inbox, waiter: asyncio.Future[bytes]
