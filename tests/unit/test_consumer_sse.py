@@ -67,6 +67,28 @@ def test_parser_handles_split_chunks_comments_and_crlf() -> None:
     assert event.data == "one\ntwo" and not event.is_comment
 
 
+def test_only_blocks_with_a_data_line_are_dispatched_as_a_browser_does() -> None:
+    opening, empty, named = SseParser().feed(b": open\nretry: 2000\n\ndata:\n\nevent: x\n\n")
+    assert (opening.retry, opening.dispatched, opening.is_comment) == (2000, False, False)
+    assert (empty.data, empty.dispatched) == ("", True)  # "data:" alone fires, with ""
+    assert (named.event, named.dispatched) == ("x", False)
+
+
+async def test_receive_event_skips_what_a_browser_would_not_fire() -> None:
+    class Opening(AsyncSseConsumer):
+        channel_layer_alias = None
+        retry_ms = 1500  # the opening block carries retry: as well as its comment
+
+        async def connect(self) -> None:
+            await self.accept()
+            await self.send_event("first")
+
+    async with HttpCommunicator(Opening.as_asgi(), "GET", "/") as comm:
+        await comm.get_response_start()
+        assert (await comm.receive_event()).data == "first"
+        await comm.disconnect()
+
+
 async def test_layer_messages_become_events_and_close_ends_the_stream(
     layer: InMemoryChannelLayer,
 ) -> None:

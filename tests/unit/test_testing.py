@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 
 import pytest
-from fast_channels.testing import ApplicationCommunicator, WebsocketCommunicator
+from fast_channels.testing import (
+    ApplicationCommunicator,
+    HttpCommunicator,
+    WebsocketCommunicator,
+)
 from fast_channels.types import Receive, Scope, Send
 
 
@@ -133,3 +139,65 @@ async def test_receive_output_after_the_app_finished_quietly() -> None:
         assert (await comm.receive_output())["status"] == 204
         with pytest.raises(RuntimeError, match="finished without sending"):
             await comm.receive_output()
+
+
+async def test_an_app_that_swallows_one_cancel_is_cancelled_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # What Python 3.11's asyncio.wait_for() does when its future completes as the
+    # cancel arrives; without the second cancel, leaving the block hung forever.
+    monkeypatch.setattr("fast_channels.testing.application.CANCEL_GRACE", 0.2)
+    cancels = 0
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        nonlocal cancels
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancels += 1  # swallowed
+        await asyncio.Event().wait()
+
+    async with asyncio.timeout(2), ApplicationCommunicator(app, {"type": "http"}):
+        await asyncio.sleep(0)
+    assert cancels == 1
+
+
+async def test_an_app_that_ignores_cancellation_fails_the_test_loudly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("fast_channels.testing.application.CANCEL_GRACE", 0.1)
+    release = asyncio.Event()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        while not release.is_set():
+            with contextlib.suppress(asyncio.CancelledError):
+                await release.wait()
+
+    comm = ApplicationCommunicator(app, {"type": "http"})
+    with pytest.raises(RuntimeError, match=r"swallows asyncio\.CancelledError"):
+        async with asyncio.timeout(2), comm:
+            await asyncio.sleep(0)
+    release.set()
+    await asyncio.wait((comm.task,), timeout=1)
+    assert comm.task.done()
+
+
+def test_http_communicator_has_django_channels_signature() -> None:
+    # Positional parameters as in channels.testing.HttpCommunicator; ours add
+    # keyword-only ones after them (body_chunks, path_params, client).
+    params = inspect.signature(HttpCommunicator).parameters.values()
+    positional = [
+        (p.name, p.default)
+        for p in params
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    assert positional == [
+        ("application", inspect.Parameter.empty),
+        ("method", inspect.Parameter.empty),
+        ("path", inspect.Parameter.empty),
+        ("body", b""),
+        ("headers", None),
+    ]
+    assert all(p.kind is p.KEYWORD_ONLY for p in params if p.name not in dict(positional))
+    timeout = inspect.signature(HttpCommunicator.get_response).parameters["timeout"]
+    assert timeout.default == 1

@@ -60,7 +60,23 @@ function use(name, why = "") {
   const url = new URL(location.href);
   url.searchParams.set("transport", name);
   history.replaceState(null, "", url);
-  connection = name === "sse" ? new LiveEvents("/sse/notifications", { status, events: { notification: show } }) : openWebSocket();
+  connection = name === "sse" ? openEventStream() : openWebSocket();
+}
+
+// The stream's event ids are positions in the notifications group, which keeps
+// history: when the browser reconnects (sending Last-Event-ID) it gets what it
+// missed. Only when that is gone too does the server say "recovery.failed".
+function openEventStream() {
+  return new LiveEvents("/sse/notifications", {
+    status,
+    events: {
+      notification: show,
+      "recovery.failed": () => {
+        note.textContent = "Some notifications sent while this page was away are gone.";
+        note.hidden = false;
+      },
+    },
+  });
 }
 
 for (const name of ["ws", "sse"]) {

@@ -40,16 +40,21 @@ class NotificationsStream(AsyncSseConsumer):
     """The same group as a ``text/event-stream``, for pages without WebSockets.
 
     ``curl -N http://127.0.0.1:8080/sse/notifications`` shows the live stream.
+    The group keeps history (``NOTIFICATIONS_HISTORY``): each event's ``id`` is its
+    position in the group, so a browser that reconnects with ``Last-Event-ID`` gets
+    every notification sent while it was away, then the live ones, each once.
     """
 
     channel_layer_alias = NOTIFICATIONS
-    groups = [GROUP]  # noqa: RUF012  # the consumer API reads a plain class attribute
+    history_group = GROUP  # joined when the stream opens, replayed from Last-Event-ID
     retry_ms = 2000  # how long a browser waits before reconnecting a dropped stream
 
     async def notification_push(self, event: dict[str, Any]) -> None:
         """A notification from the layer: one ``event: notification`` frame."""
         await self.send_event(
-            json.dumps(notification_json(event)), event="notification", id=event["id"]
+            json.dumps(notification_json(event)),
+            event="notification",
+            id=self.position_id(event),
         )
 
 

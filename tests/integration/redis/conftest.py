@@ -25,6 +25,15 @@ from sandbox.redis_process import RedisProcess, free_port
 SERVICE_NAME = "mymaster"
 
 
+def sentinel_client(port: int) -> redis.Redis:
+    """A client for one sentinel, for raw ``SENTINEL`` commands on any redis-py 5 to 8.
+
+    Raw commands over RESP2, because redis-py's own ``sentinel_*`` parsers
+    break on some versions (6.4: a ``TypeError`` on their keyword arguments).
+    """
+    return redis.Redis(port=port, socket_timeout=1, decode_responses=True, protocol=2)
+
+
 def sentinel_conf(port: int, master_port: int) -> str:
     """A sentinel config that notices a dead master after one second (see RECIPES.md)."""
     return "\n".join(
@@ -59,8 +68,10 @@ class SentinelCluster:
         """The master address the first answering sentinel reports (None if none answers)."""
         for port in (s.port for s in self.sentinel_processes):
             try:
-                with redis.Redis(port=port, socket_timeout=1, decode_responses=True) as client:
-                    addr = client.sentinel_get_master_addr_by_name(self.service_name)
+                with sentinel_client(port) as client:
+                    addr = client.execute_command(
+                        "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.service_name
+                    )
             except redis.RedisError:
                 continue
             if addr:
@@ -93,10 +104,11 @@ class SentinelCluster:
 
     def _sentinel_view(self, port: int) -> tuple[int, int] | None:
         try:
-            with redis.Redis(port=port, socket_timeout=1, decode_responses=True) as client:
-                info = client.sentinel_master(self.service_name)
+            with sentinel_client(port) as client:
+                flat = client.execute_command("SENTINEL", "MASTER", self.service_name)
         except redis.RedisError:
             return None
+        info = dict(zip(flat[::2], flat[1::2], strict=True))
         return int(info["num-slaves"]), int(info["num-other-sentinels"])
 
     def wait_for_promotion(self, timeout: float = 20.0) -> float:

@@ -9,6 +9,7 @@ every redis-py major, with and without hiredis.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 import redis.asyncio as aioredis
 from fast_channels.layers import BaseChannelLayer
 from fast_channels.layers.redis import RedisChannelLayer, RedisPubSubChannelLayer
+from fast_channels.layers.redis._transport.subscriber import SUBSCRIBE_TIMEOUT
 
 pytestmark = pytest.mark.redis
 
@@ -91,7 +93,15 @@ async def test_every_call_works_and_every_connection_speaks_the_chosen_protocol(
         await layer.group_send("room", {"type": "group", "n": 1})
         assert await asyncio.wait_for(layer.receive(channel), 5) == {"type": "group", "n": 1}
 
-        await layer.flush()  # pub/sub: a barrier PING through the subscriber connection
+        # Pub/sub: flush drops what is already on the wire behind a barrier PING on
+        # the subscriber connection, whose reply is [b"pong", token] over RESP2 and
+        # the bare token over RESP3. An unrecognised reply is waited out for
+        # SUBSCRIBE_TIMEOUT (and the message still dropped), so time it too.
+        await layer.group_send("room", {"type": "before.flush"})
+        started = time.monotonic()
+        await layer.flush()
+        took = time.monotonic() - started
+        assert took < SUBSCRIBE_TIMEOUT, f"flush's barrier was waited out ({took:.1f}s)"
         await layer.group_add("room", channel)
         await layer.group_send("room", {"type": "after.flush"})
         assert await asyncio.wait_for(layer.receive(channel), 5) == {"type": "after.flush"}
@@ -116,23 +126,50 @@ async def test_decode_responses_from_the_user_cannot_break_the_layer(
         await layer.group_send("g", {"type": "bytes.stay.bytes", "blob": b"\xff\x00"})
         got = await asyncio.wait_for(layer.receive(channel), 5)
         assert got == {"type": "bytes.stay.bytes", "blob": b"\xff\x00"}
+        if isinstance(layer, RedisChannelLayer):
+            # A named channel's reader pops over the pool: the option must not reach it.
+            await layer.send("jobs", {"type": "named", "blob": b"\xfe"})
+            got = await asyncio.wait_for(layer.receive("jobs"), 5)
+            assert got == {"type": "named", "blob": b"\xfe"}
 
 
-async def test_dedicated_connections_carry_no_pool_state(redis_url: str) -> None:
-    """Connections outside the pool are built from the user's options, nothing else."""
-    layer = RedisChannelLayer(hosts=[redis_url], connection_kwargs={"client_name": "mine"})
+@pytest.mark.parametrize("chosen", [{}, {"protocol": 3}], ids=["default", "protocol-3"])
+async def test_dedicated_connections_carry_no_pool_state(
+    redis_url: str, chosen: dict[str, Any]
+) -> None:
+    """Connections outside the pool are built from the user's options, nothing else.
+
+    redis-py 8 pools add their own state to ``connection_kwargs`` (an import
+    registry; over RESP3 also maintenance-notification handlers and ``orig_*``
+    timeouts). A dedicated connection built by copying them would share that
+    state, and, over RESP2 without hiredis, fail to connect ("Maintenance
+    notifications are only supported with hiredis and RESP3 parsers").
+    """
+    layer = RedisChannelLayer(
+        hosts=[redis_url], connection_kwargs={**chosen, "client_name": "mine"}
+    )
     async with layer:
         await layer.send("named.x", {"type": "x"})  # opens the pool and the pipe
         conns = layer._conns  # the layer's shard connections
         pool = conns.client(0).connection_pool
-        dedicated = conns.dedicated(0)
-        # Anything of the pool's own making (redis-py 8 adds maintenance
-        # handlers, orig_* timeouts, an import registry) must not be in the
-        # dedicated connection's options.
         assert not POOL_STATE & set(conns.options[0]), conns.options[0]
         assert pool.connection_kwargs.get("client_name") == "mine"  # same user options
-        handler = getattr(dedicated, "_maint_notifications_pool_handler", None)
-        assert handler is None, "a pool's maintenance handler leaked into a dedicated connection"
-        assert dedicated.client_name == "mine"
-        assert dedicated.protocol in (2, "2")
-        await dedicated.disconnect()
+        dedicated = conns.dedicated(0)
+        try:
+            await dedicated.connect()  # type: ignore[no-untyped-call]
+            await dedicated.send_command("PING")
+            assert await dedicated.read_response() == b"PONG"
+            # Nothing of the pool's own making is shared with the dedicated connection.
+            pool_state = [  # objects (a str or a number is not state)
+                v
+                for k, v in pool.connection_kwargs.items()
+                if k in POOL_STATE and not isinstance(v, str | int | float | type(None))
+            ]
+            shared = [k for k, v in vars(dedicated).items() if any(v is s for s in pool_state)]
+            assert not shared, f"pool state in a dedicated connection: {shared}"
+            handler = getattr(dedicated, "_maint_notifications_pool_handler", None)
+            assert handler is None, "a pool's maintenance handler leaked into a dedicated one"
+            assert dedicated.client_name == "mine"
+            assert int(dedicated.protocol) == int(chosen.get("protocol", 2))
+        finally:
+            await dedicated.disconnect()

@@ -104,3 +104,38 @@ async def test_an_undecodable_group_message_is_skipped_by_every_member(
                 assert await receive_all(ours, member, 1) == [1]
         for member in members:
             assert f"undecodable message on channel {member!r}" in caplog.text
+
+
+async def test_resubscribing_into_a_busy_server_retries_until_subscribed(
+    redis_server: RedisProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A BUSY reply to the resubscription after a reconnect must not leave it unsubscribed."""
+    reconnects: list[str] = []
+    layer = RedisPubSubChannelLayer(
+        hosts=[redis_server.url], on_reconnect=lambda: reconnects.append("x")
+    )
+    async with layer:
+        channel = await layer.new_channel()
+        await layer.group_add("room", channel)
+        await layer.group_send("room", {"type": "before", "n": 0})
+        assert await receive_all(layer, channel, 1) == [0]
+        spin = (
+            "local t = tonumber(redis.call('TIME')[1]) "
+            "repeat until tonumber(redis.call('TIME')[1]) - t >= 2 return 1"
+        )
+        with redis.Redis(port=redis_server.port) as admin:
+            admin.config_set("lua-time-limit", 100)  # BUSY replies 0.1 s into a script
+            # Drop the subscriber's connection the moment before the script: it
+            # reconnects and resubscribes into it (BUSY replies, the socket stays up).
+            admin.client_kill_filter(_type="pubsub")
+            await asyncio.to_thread(admin.eval, spin, 0)
+            errors = admin.info("errorstats")
+        assert "errorstat_BUSY" in errors, "the subscriber did not resubscribe into the script"
+        start = asyncio.get_running_loop().time()
+        while not reconnects:  # resubscribed at last (on_reconnect fires once all are back)
+            assert asyncio.get_running_loop().time() - start < 10, "never resubscribed"
+            await asyncio.sleep(0.05)
+        for n in range(1, 4):
+            await layer.group_send("room", {"type": "after", "n": n})
+            await layer.send(channel, {"type": "direct", "n": -n})
+        assert sorted(await receive_all(layer, channel, 6)) == [-3, -2, -1, 1, 2, 3]

@@ -169,6 +169,57 @@ async def test_lost_receipts_stop_blocking_sends_after_expiry(
         assert await raw.hlen(count_key) == 0, "the count converged to the truth"
 
 
+async def test_heartbeat_outlives_error_replies_and_memberships_never_lapse(
+    make_queue_layer: QueueLayerFactory,
+    redis_server: RedisProcess,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Was: the heartbeat died on one OOM reply; member_timeout later group_send
+    # reached nobody though the consumer was alive and waiting.
+    layer = make_queue_layer(hosts=[redis_server.url], heartbeat_interval=0.2, member_timeout=2)
+    channel = await layer.new_channel()
+    await layer.group_add("room", channel)
+    pending = asyncio.create_task(layer.receive(channel))  # a live consumer
+    async with aioredis.from_url(redis_server.url) as raw:
+        with caplog.at_level(logging.WARNING, logger="fast_channels.layers.redis"):
+            await raw.config_set("maxmemory", 1)
+            try:
+                await asyncio.sleep(1.0)  # every heartbeat meanwhile is refused (OOM)
+            finally:
+                await raw.config_set("maxmemory", 0)
+            await asyncio.sleep(2 * 2)  # two member_timeouts: only a beating heart keeps it
+        await until_sent(lambda: layer.group_send("room", {"type": "still.a.member"}))
+        assert await asyncio.wait_for(pending, 5) == {"type": "still.a.member"}
+    refused = [r for r in caplog.records if "group heartbeat" in r.message and "OOM" in r.message]
+    assert len(refused) == 1, [r.message for r in refused]  # classified, logged once
+    assert "(transient)" in refused[0].message
+    assert "group heartbeat: Redis answers again" in caplog.text
+
+
+async def test_a_foreign_group_key_costs_only_its_own_memberships(
+    make_queue_layer: QueueLayerFactory, redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Was: the heartbeat re-asserts a shard's memberships in one script, so one group
+    # key overwritten with a string (WRONGTYPE) let every other group on it lapse.
+    layer = make_queue_layer(heartbeat_interval=0.2, member_timeout=2)
+    good, bad = await layer.new_channel(), await layer.new_channel()
+    await layer.group_add("bad", bad)  # first: a script stops at its first error
+    await layer.group_add("good", good)
+    pending = [asyncio.create_task(layer.receive(c)) for c in (good, bad)]  # both live
+    async with aioredis.from_url(redis_url) as raw:
+        with caplog.at_level(logging.WARNING, logger="fast_channels.layers.redis"):
+            await raw.set(f"{layer.prefix}:g:bad", "a foreign key")
+            await asyncio.sleep(2 * 2)  # two member_timeouts: only beats keep "good"
+            await layer.group_send("good", {"type": "still.a.member"})
+            assert await asyncio.wait_for(pending[0], 5) == {"type": "still.a.member"}
+        await raw.delete(f"{layer.prefix}:g:bad")
+    pending[1].cancel()
+    await asyncio.gather(pending[1], return_exceptions=True)
+    refused = [r for r in caplog.records if "group heartbeat" in r.message]
+    assert len(refused) == 1 and "WRONGTYPE" in refused[0].message, caplog.text
+    assert "(permanent)" in refused[0].message
+
+
 async def test_bad_entries_and_foreign_keys_are_skipped(
     make_queue_layer: QueueLayerFactory, redis_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -9,7 +9,9 @@ import sys
 from typing import Any
 
 import httpx
-from fast_channels.testing import HttpCommunicator
+from fast_channels.testing import HttpCommunicator, ServerSentEvent
+
+from sandbox.features.notifications.push import push_notification
 
 from .conftest import ROOT, connect, needs_redis, sandbox_env
 
@@ -113,6 +115,44 @@ async def test_notification_reaches_an_sse_stream_and_a_websocket_alike(app: Any
         note = await ws.receive_json_from(timeout=5)
         assert event.event == "notification"
         assert json.loads(event.data) == note
-        assert event.id == note["id"]
+        assert event.id is not None and ":" in event.id  # the group position
         await stream.disconnect()
     await ws.disconnect()
+
+
+async def test_an_sse_stream_that_reconnects_with_last_event_id_misses_nothing(app: Any) -> None:
+    async def stream_events(last_event_id: str | None, count: int) -> list[ServerSentEvent]:
+        headers = [("last-event-id", last_event_id)] if last_event_id else []
+        async with HttpCommunicator(app, "GET", "/sse/notifications", headers=headers) as stream:
+            assert (await stream.get_response_start())[0] == 200
+            await stream.receive_event(comments=True)  # the opening comment: joined
+            if last_event_id is None:
+                await push_notification("before the drop", source="http")
+            events = [await stream.receive_event(timeout=5) for _ in range(count)]
+            if last_event_id is not None:  # then live, after the replay
+                await push_notification("live again", source="http")
+                events.append(await stream.receive_event(timeout=5))
+            assert await stream.receive_nothing(timeout=0.2)  # nothing twice
+            await stream.disconnect()
+        return events
+
+    [first] = await stream_events(None, 1)
+    for text in ("while away 1", "while away 2"):  # nobody is streaming now
+        await push_notification(text, source="http")
+    rest = await stream_events(first.id, 2)
+
+    texts = [json.loads(event.data)["text"] for event in (first, *rest)]
+    assert texts == ["before the drop", "while away 1", "while away 2", "live again"]
+    assert {event.event for event in (first, *rest)} == {"notification"}
+
+
+async def test_an_sse_stream_with_a_stale_last_event_id_gets_recovery_failed(app: Any) -> None:
+    await push_notification("one", source="http")  # the group has a history epoch now
+    headers = [("last-event-id", "0:1")]  # a position from another epoch
+    async with HttpCommunicator(app, "GET", "/sse/notifications", headers=headers) as stream:
+        assert (await stream.get_response_start())[0] == 200
+        failed = await stream.receive_event(timeout=5)
+        assert (failed.event, json.loads(failed.data)) == ("recovery.failed", {"reason": "epoch"})
+        await push_notification("live", source="http")  # and it is live after that
+        assert json.loads((await stream.receive_event(timeout=5)).data)["text"] == "live"
+        await stream.disconnect()

@@ -12,6 +12,9 @@ from typing import Self
 
 from ..types import ASGIApp, Message, Scope
 
+#: Seconds an app gets to finish after a cancel before it is cancelled again.
+CANCEL_GRACE = 5.0
+
 
 class ApplicationCommunicator:
     """Runs ``app(scope, receive, send)`` as a task and talks to it through queues.
@@ -108,10 +111,23 @@ class ApplicationCommunicator:
 
     async def _cancel(self) -> None:
         task = self.task
-        if not task.done():
+        if task.done():
+            return
+        task.cancel()
+        done, _ = await asyncio.wait((task,), timeout=CANCEL_GRACE)
+        if not done:
+            # Still running: something in the app swallowed the CancelledError (on
+            # Python 3.11, asyncio.wait_for() does when its future completes at the
+            # same moment). Cancel once more rather than hang the test.
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            done, _ = await asyncio.wait((task,), timeout=CANCEL_GRACE)
+        if not done:
+            raise RuntimeError(
+                f"The application did not stop within {2 * CANCEL_GRACE} s of being "
+                "cancelled twice: it swallows asyncio.CancelledError."
+            )
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     async def __aenter__(self) -> Self:
         _ = self.task

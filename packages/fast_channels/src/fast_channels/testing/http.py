@@ -123,13 +123,14 @@ class HttpCommunicator(ApplicationCommunicator):
     async def receive_event(self, timeout: float = 1, comments: bool = False) -> ServerSentEvent:
         """The next Server-Sent Event of a streamed response (after :meth:`get_response_start`).
 
-        Comment blocks (keep-alives) are skipped unless ``comments=True``. Raises
-        ``AssertionError`` if the response ends first.
+        Like a browser's ``EventSource``, it skips blocks that fire no event
+        (keep-alive comments, the opening ``retry:``); ``comments=True`` returns
+        those too. Raises ``AssertionError`` if the response ends first.
         """
         while True:
             while self._events:
                 event = self._events.pop(0)
-                if comments or not event.is_comment:
+                if comments or event.dispatched:
                     return event
             if self.response_complete:
                 raise AssertionError("The event stream ended")

@@ -23,7 +23,17 @@ class ServerSentEvent:
         """True for a block with comments only, such as a keep-alive."""
         return bool(self.comments) and not self._has_fields
 
+    @property
+    def dispatched(self) -> bool:
+        """True if a browser fires it: it has a ``data`` line (empty data counts).
+
+        A block with no ``data`` line (comments, a lone ``retry:``, an ``id:`` or
+        ``event:`` only) updates the stream's state but reaches no listener.
+        """
+        return self._has_data
+
     _has_fields: bool = field(default=False, repr=False, compare=False)
+    _has_data: bool = field(default=False, repr=False, compare=False)
 
 
 class SseParser:
@@ -65,6 +75,7 @@ class SseParser:
         pending = self._pending
         pending._has_fields = True
         if name == "data":
+            pending._has_data = True
             self._data.append(value)
         elif name == "event":
             pending.event = value

@@ -61,7 +61,7 @@ def _make_client(config: HostConfig, options: dict[str, Any], max_connections: i
     if config.is_sentinel:
         sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves __init__ unannotated
             list(config.sentinels),
-            sentinel_kwargs=sentinel_options(config, options),
+            sentinel_kwargs=sentinel_options(config),
             **options,
         )
         client: Redis = sentinel.master_for(str(config.service_name))

@@ -74,7 +74,7 @@ def connection_options(config: HostConfig) -> dict[str, Any]:
     return options
 
 
-def sentinel_options(config: HostConfig, options: Mapping[str, Any]) -> dict[str, Any]:
+def sentinel_options(config: HostConfig) -> dict[str, Any]:
     """Options for the clients that talk to the sentinels themselves.
 
     Discovery asks the sentinels one after the other, so what one hung
@@ -83,15 +83,19 @@ def sentinel_options(config: HostConfig, options: Mapping[str, Any]) -> dict[str
     hung sentinel, longer than the whole connect may take, so discovery never
     reached the second one). The next sentinel is the retry; the one that
     answers is moved to the front by redis-py (``Sentinel.discover_master``,
-    5.x to 8.x), so only the first discovery after a hang pays. Sentinels speak
-    the same protocol as the data connections (redis-py 8 would default them to
-    RESP3). ``sentinel_kwargs`` override all of this.
+    5.x to 8.x), so only the first discovery after a hang pays.
+
+    The sentinels are asked over RESP2 whatever the data connections speak
+    (redis-py 8 would default them to RESP3): discovery reads the same over
+    either, and redis-py 5.x to 7.x cannot parse ``SENTINEL MASTERS`` over
+    RESP3 (``KeyError: 'flags'``, fixed in 8.0), so a user's ``protocol=3``
+    must not reach them. ``sentinel_kwargs`` override all of this.
     """
     return {
         "socket_connect_timeout": SENTINEL_TIMEOUT,
         "socket_timeout": SENTINEL_TIMEOUT,
         "retry": Retry(NoBackoff(), 0),
-        "protocol": options["protocol"],
+        "protocol": DEFAULT_PROTOCOL,
         **config.sentinel_kwargs,
     }
 

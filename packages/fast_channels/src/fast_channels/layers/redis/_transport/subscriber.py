@@ -49,7 +49,7 @@ from ....exceptions import ChannelLayerConnectionError
 from .callbacks import Callback, Callbacks
 from .dedicated import connect, disconnect
 from .errors import CONNECTION_ERRORS, unreachable
-from .faults import is_failover
+from .faults import Fault, classify, error_reply, is_failover
 from .sharded import PLAIN, SHARDED, SlotMoved, moved_slot, subscribe_chunks
 from .slots import key_slot
 from .tasks import cancel_and_wait
@@ -153,7 +153,11 @@ class ShardSubscriber:
             with contextlib.suppress(*CONNECTION_ERRORS):
                 await conn.send_command(self._commands.subscribe, name, check_health=False)
         try:
-            await asyncio.wait_for(asyncio.shield(future), SUBSCRIBE_TIMEOUT)
+            # asyncio.timeout, not wait_for: on Python 3.11, wait_for returns the
+            # result when the confirmation lands in the same loop iteration as a
+            # cancel, and the caller (a consumer being torn down) runs on.
+            async with asyncio.timeout(SUBSCRIBE_TIMEOUT):
+                await asyncio.shield(future)
         except TimeoutError:
             refused = self._last_refusal
             reason = f"; its last error reply was {refused}" if refused else ""
@@ -181,7 +185,8 @@ class ShardSubscriber:
         self._barriers[token] = future
         try:
             await conn.send_command("PING", token, check_health=False)
-            await asyncio.wait_for(asyncio.shield(future), SUBSCRIBE_TIMEOUT)
+            async with asyncio.timeout(SUBSCRIBE_TIMEOUT):  # see subscribe()
+                await asyncio.shield(future)
         except (*CONNECTION_ERRORS, ChannelLayerConnectionError):
             pass  # a dropped connection delivers nothing more anyway
         finally:
@@ -215,7 +220,13 @@ class ShardSubscriber:
                 await self._serve(conn)
             except CONNECTION_ERRORS as exc:
                 if self._conn is not None:  # it was live: say so once per loss
-                    kind = "failing over" if is_failover(exc) else "unreachable"
+                    kind = (
+                        "failing over"
+                        if is_failover(exc)
+                        else "refused"
+                        if error_reply(exc) is not None
+                        else "unreachable"
+                    )
                     logger.warning(
                         "Pub/sub connection to Redis at %s lost (%s): %s", self.describe, kind, exc
                     )
@@ -257,6 +268,11 @@ class ShardSubscriber:
                         continue  # MOVED: those names were handed to on_moved
                     if is_failover(exc):
                         raise  # this server is the wrong one now: reconnect, rediscover
+                    if self._resubscribing and classify(exc) is Fault.TRANSIENT:
+                        # A resubscription refused (BUSY during a long script): which
+                        # names is not known, and left alone they would stay
+                        # unsubscribed on a live connection. Start afresh, backing off.
+                        raise
                     # An error reply to one command (NOPERM on a SUBSCRIBE): the
                     # connection and every other subscription on it are fine.
                     self._last_refusal = f"{type(exc).__name__}: {exc}"

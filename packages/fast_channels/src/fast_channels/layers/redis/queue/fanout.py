@@ -2,15 +2,15 @@
 
 A group's members may live anywhere: named channels hash to any shard (or
 cluster slot), the process-local channels of one process share one inbox.
-Round trips stay bounded by the number of shards, never by the group size:
-
-- with several ``hosts``: one ``push_many`` script per shard (it may touch any
-  key of its server), the shards concurrently;
-- on a Redis Cluster a script may only touch keys of one slot, so members are
-  grouped by (node, slot), one ``push_slot`` script per slot, and all the
-  scripts for one node go out in one write (:meth:`~.scripts.Script.batch`):
-  one round trip per node. Process-local members of one process share their
-  inbox's slot, so a group of WebSocket consumers costs a script per process.
+Round trips stay bounded by the number of shards, never by the group size.
+Every key a script touches is passed in ``KEYS`` (as a Redis Cluster requires,
+and ACL key patterns expect), so members are grouped by (shard, slot) and one
+``push_slot`` script runs per group, all the scripts for one shard going out in
+one write (:meth:`~.scripts.Script.batch`): one round trip per shard. With
+several ``hosts`` a shard is one "slot"; on a Redis Cluster a script may only
+touch keys of one slot, so there is one script per slot. Process-local members
+of one process share their inbox (and so its slot), so a group of WebSocket
+consumers costs a script per process.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 
 from .._transport.resp import Arg, Packed, bulk
 from .._transport.seam import Connections
-from .scripts import PUSH_MANY, PUSH_SLOT, queue_keys
+from .scripts import PUSH_SLOT, queue_keys
 
 
 async def push_to_members(
@@ -36,19 +36,7 @@ async def push_to_members(
     ``uniform`` is every member's capacity when no ``channel_capacity`` pattern
     applies (so none is looked up per member). Returns how many were full.
     """
-    if conns.clustered:
-        return await _push_by_slot(conns, prefix, members, capacity, uniform, head)
-    by_shard: dict[int, list[Arg]] = {}
-    for member in members:
-        channel = member.decode()
-        shard = conns.shard_for(queue_keys(prefix, channel)[0])
-        by_shard.setdefault(shard, []).extend((channel, capacity(channel)))
-
-    async def push(index: int, pairs: list[Arg]) -> int:
-        return int(await PUSH_MANY(conns.pipe(index), (), (prefix, *head, *pairs)))
-
-    results = await asyncio.gather(*(push(i, pairs) for i, pairs in by_shard.items()))
-    return sum(results)
+    return await _push_by_slot(conns, prefix, members, capacity, uniform, head)
 
 
 class _Slot:
@@ -79,7 +67,7 @@ async def _push_by_slot(
         queue = member[: bang + 1] if bang >= 0 else member
         found = queues.get(queue)
         if found is None:
-            list_key, count_key = queue_keys(prefix, member.decode(), True)
+            list_key, count_key = queue_keys(prefix, member.decode(), conns.clustered)
             slot = slots.setdefault(conns.route(list_key), _Slot())
             slot.keys.append(list_key)
             indices = bulk(b"%d" % len(slot.keys))

@@ -30,6 +30,7 @@ from typing import Protocol
 from ....exceptions import ChannelLayerConnectionError
 from ....metrics.heartbeat import HeartbeatMetrics
 from .._transport.errors import RETRYABLE
+from .._transport.faults import BACKOFF, Fault, Trouble, classify
 from .._transport.pipe import pack
 from .._transport.seam import Connections
 from .._transport.tasks import cancel_and_wait
@@ -39,8 +40,6 @@ from .scripts import GROUP_ADD, group_key
 logger = logging.getLogger("fast_channels.layers.redis")
 #: Seconds ``close()`` spends removing this process's memberships before giving up.
 CLOSE_TIMEOUT = 2.0
-#: Seconds before the first retry of a failed heartbeat.
-RETRY_DELAY = 0.1
 
 
 class Refreshable(Protocol):
@@ -109,27 +108,44 @@ class MembershipKeeper:
         await cancel_and_wait(self._task)
 
     async def _run(self) -> None:
-        # After a failed refresh, retry soon (RETRY_DELAY doubling up to the
-        # interval) rather than a whole interval later: a failover of a second
-        # or two must not eat into member_timeout several intervals deep.
+        # Every failure is classified (see .faults): anything but a permanent
+        # error is retried soon (capped back-off, at most the interval) rather
+        # than a whole interval later, so a failover or an OOM spike of a second
+        # or two does not eat into member_timeout several intervals deep; a
+        # permanent one (NOPERM, WRONGTYPE) is logged once and retried each
+        # interval. The heartbeat never ends on an error: if it did, every
+        # membership of this process would lapse member_timeout later.
+        trouble = Trouble(logger, "group heartbeat")
+        failures = 0
         delay = self.interval
         while self._added or any(len(other) for other in self._attached):
             await asyncio.sleep(delay)
             try:
                 async with asyncio.timeout(COMMAND_TIMEOUT):  # a silent Redis must not stall it
                     reasserted = await self.refresh()
-            except (*RETRYABLE, TimeoutError, ChannelLayerConnectionError) as exc:
-                # The inbox reader reports outages; this only retries.
-                delay = RETRY_DELAY if delay >= self.interval else min(delay * 2, self.interval)
-                logger.debug("group heartbeat failed, retrying in %.2fs: %s", delay, exc)
-            except Exception:
-                # An error reply (OOM, MISCONF, BUSY, NOPERM...) or a bug: the
-                # heartbeat must outlive it, or every membership lapses later.
-                delay = self.interval
-                logger.exception("group heartbeat failed; retrying in %ss", delay)
+            except Exception as exc:
+                self._conns.note_error(exc)
+                failures += 1
+                fault = classify(exc)
+                if fault is Fault.CONNECTION:  # the inbox reader reports outages
+                    logger.debug("group heartbeat failed, retrying: %s", exc)
+                else:
+                    trouble.failed(exc, self._where)
+                delay = (
+                    self.interval
+                    if fault is Fault.PERMANENT
+                    else min(BACKOFF.compute(failures), self.interval)
+                )
             else:
-                self._heals.beat(reasserted, failed=delay < self.interval)
+                self._heals.beat(reasserted, failed=failures > 0)
+                trouble.recovered()
+                failures = 0
                 delay = self.interval
+
+    @property
+    def _where(self) -> str:
+        hosts = self._conns.hosts
+        return hosts[0].describe() if len(hosts) == 1 else f"one of {len(hosts)} shards"
 
     def _current(self) -> list[tuple[str, str]]:
         now = time.monotonic()
@@ -152,19 +168,42 @@ class MembershipKeeper:
             keys.append(self._key(group))
             channels.append(channel)
         ttl = int(self._group_expiry * 1000)  # scored by the server's clock
+        batches = list(by_shard.items())
         results = await asyncio.gather(
             *(
                 GROUP_ADD(self._conns.pipe(route[0]), keys, [ttl, *channels])
-                for route, (keys, channels) in by_shard.items()
+                for route, (keys, channels) in batches
             ),
             return_exceptions=True,
         )
-        for result in results:
+        failed: BaseException | None = None
+        for (route, (keys, channels)), result in zip(batches, results, strict=True):
             if isinstance(result, BaseException):
-                raise result
+                error: BaseException | None = result
+                if len(keys) > 1 and classify(result) is Fault.PERMANENT:
+                    # One foreign key (WRONGTYPE) must not cost every other group
+                    # of the shard its memberships: assert them one by one.
+                    error = await self._one_by_one(route[0], keys, channels, ttl)
+                failed = failed or error
+        if failed is not None:
+            raise failed  # after every other shard and group was re-asserted
         for other in self._attached:
             await other.refresh()
         return len(pairs)
+
+    async def _one_by_one(
+        self, index: int, keys: list[str], channels: list[str], ttl: int
+    ) -> BaseException | None:
+        """Re-assert each membership with its own script; return the first failure."""
+        pipe = self._conns.pipe(index)
+        results = await asyncio.gather(
+            *(
+                GROUP_ADD(pipe, [key], [ttl, channel])
+                for key, channel in zip(keys, channels, strict=True)
+            ),
+            return_exceptions=True,
+        )
+        return next((r for r in results if isinstance(r, BaseException)), None)
 
     async def leave_all(self) -> None:
         """Remove every membership from Redis (a clean shutdown), best effort."""

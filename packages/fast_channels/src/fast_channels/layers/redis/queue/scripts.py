@@ -119,7 +119,6 @@ class Script:
 SEND = Script.load("send", libs=("time", "push"))
 GROUP_SEND = Script.load("group_send", libs=("time", "push", "members"))
 GROUP_MEMBERS = Script.load("group_members", libs=("time", "members"))
-PUSH_MANY = Script.load("push_many", libs=("time", "push"))
 PUSH_SLOT = Script.load("push_slot", libs=("time", "push"))
 GROUP_ADD = Script.load("group_add", libs=("time",))
 UNCOUNT = Script.load("uncount")
