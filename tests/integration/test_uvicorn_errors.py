@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
@@ -99,3 +101,37 @@ async def test_hostile_layer_message_types_leave_the_socket_working(
             await layer.group_send("members", {"type": "members.say", "text": "still open"})
             assert await asyncio.wait_for(ws.recv(), 5) == "still open"
         assert caplog.text.count("dropped") == 5
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("kind", ["queue", "pubsub"])
+async def test_hostile_layer_message_types_through_a_redis_layer(
+    kind: str, redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from fast_channels.layers.redis import RedisChannelLayer, RedisPubSubChannelLayer
+
+    cls = RedisChannelLayer if kind == "queue" else RedisPubSubChannelLayer
+    layer = cls(hosts=[redis_url], prefix=f"hostile{uuid.uuid4().hex[:8]}")
+    register_channel_layer("default", layer)
+    app = Starlette(routes=[WebSocketRoute("/member", Member.as_asgi())])
+    try:
+        async with serve(app) as url, connect(f"{url}/member") as ws:
+            for _ in range(50):  # until the consumer's group_add is done
+                await layer.group_send("members", {"type": "members.say", "text": "probe"})
+                with contextlib.suppress(TimeoutError):
+                    if await asyncio.wait_for(ws.recv(), 0.2) == "probe":
+                        break
+            with caplog.at_level(logging.WARNING, logger="fast_channels.consumer"):
+                for msg_type in ("websocket.disconnect", "dispatch", "close", "send", "no.handler"):
+                    await layer.group_send("members", {"type": msg_type, "code": 1000})
+                await layer.group_send("members", {"type": "members.say", "text": "still open"})
+                while (frame := await asyncio.wait_for(ws.recv(), 5)) == "probe":
+                    pass  # a probe sent before the join was seen
+                assert frame == "still open"
+            assert caplog.text.count("dropped") == 5
+            await ws.send("after")  # the client can still send, and still receives
+            await layer.group_send("members", {"type": "members.say", "text": "last"})
+            assert await asyncio.wait_for(ws.recv(), 5) == "last"
+    finally:
+        await layer.flush()
+        await layer.close()

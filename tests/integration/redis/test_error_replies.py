@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
 import redis
@@ -12,9 +13,11 @@ from fast_channels.exceptions import (
     RedisOutOfMemoryError,
     RedisWrongTypeError,
 )
-from fast_channels.layers.redis import RedisChannelLayer
+from fast_channels.layers.redis import RedisChannelLayer, RedisPubSubChannelLayer
 
-from sandbox.redis_process import RedisProcess
+from sandbox.redis_process import RedisProcess, free_port
+
+Layer = RedisChannelLayer | RedisPubSubChannelLayer
 
 pytestmark = pytest.mark.redis
 
@@ -77,5 +80,81 @@ async def test_a_server_that_forgot_its_scripts_still_runs_them(
         admin.script_flush()  # NOSCRIPT next time: the layer re-sends the source
         await layer.send("jobs", {"type": "two"})
         assert admin.llen("asgi:c:jobs") == 2
+    finally:
+        await layer.close()
+
+
+def public_calls(layer: Layer, local: str) -> dict[str, Callable[[], Awaitable[object]]]:
+    """Every public method of both Redis layers that talks to Redis."""
+    message = {"type": "probe"}
+    return {
+        "send(named)": lambda: layer.send("jobs", message),
+        "send(local)": lambda: layer.send(local, message),
+        "receive(named)": lambda: asyncio.wait_for(layer.receive("jobs"), 3),
+        "new_channel": layer.new_channel,
+        "group_add": lambda: layer.group_add("room", local),
+        "group_send": lambda: layer.group_send("room", message),
+        "group_send(history)": lambda: layer.group_send("kept", message),
+        "group_history": lambda: layer.group_history("kept"),
+        "presence_add": lambda: layer.presence_add("room", local, {"n": 1}),
+        "presence": lambda: layer.presence("room"),
+        "presence_discard": lambda: layer.presence_discard("room", local),
+        "group_discard": lambda: layer.group_discard("room", local),
+        "release_channel": lambda: layer.release_channel(local),
+        "flush": layer.flush,
+    }
+
+
+def demote(admin: redis.Redis) -> None:
+    admin.execute_command("REPLICAOF", "127.0.0.1", str(free_port()))
+
+
+def heal_demotion(admin: redis.Redis) -> None:
+    admin.execute_command("REPLICAOF", "NO", "ONE")
+
+
+FAULTS: dict[str, tuple[Callable[[redis.Redis], None], Callable[[redis.Redis], None]]] = {
+    "OOM": (lambda a: a.config_set("maxmemory", "1"), lambda a: a.config_set("maxmemory", "0")),
+    "READONLY": (demote, heal_demotion),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+@pytest.mark.parametrize("kind", ["queue", "pubsub"])
+async def test_no_redis_py_exception_reaches_a_caller(
+    kind: str, fault: str, redis_server: RedisProcess, admin: redis.Redis
+) -> None:
+    """Every public call under real error replies: a result or the library's exception."""
+    cls = RedisChannelLayer if kind == "queue" else RedisPubSubChannelLayer
+    layer = cls(
+        hosts=[redis_server.url],
+        prefix=f"e{uuid.uuid4().hex[:8]}",
+        group_history={"kept": (5, 60.0)},
+    )
+    try:
+        local = await layer.new_channel()
+        await layer.group_add("room", local)
+        await layer.group_send("kept", {"type": "warm"})  # connected, scripts loaded
+        start, heal = FAULTS[fault]
+        start(admin)
+        outcomes: dict[str, str] = {}
+        try:
+            for name, call in public_calls(layer, local).items():
+                try:
+                    await call()
+                    outcomes[name] = "ok"
+                except TimeoutError:
+                    outcomes[name] = "waited"  # receive(): nothing to get, no error
+                except ChannelLayerError as exc:
+                    assert exc.__cause__ is not None or "Redis" in str(exc), (name, exc)
+                    outcomes[name] = type(exc).__name__
+                except redis.RedisError as exc:
+                    outcomes[name] = f"RAW {type(exc).__name__}: {exc}"
+        finally:
+            heal(admin)
+        print(f"\n{kind} under {fault}: {outcomes}")
+        raw = {name: outcome for name, outcome in outcomes.items() if outcome.startswith("RAW")}
+        assert raw == {}
+        assert any(outcome != "ok" for outcome in outcomes.values()), "the fault did nothing"
     finally:
         await layer.close()

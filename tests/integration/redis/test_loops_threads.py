@@ -8,6 +8,7 @@ client: every connection of the layer under test carries a unique
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 import threading
 import time
@@ -180,3 +181,35 @@ async def test_a_receipt_counted_after_close_reopens_nothing(redis_url: str) -> 
     reader.received(channel)  # half the capacity waiting: a report would start at once
     await asyncio.sleep(0.1)
     assert layer._conns.loop_count == 0
+
+
+# Closing a loop without shutting it down destroys its pending tasks and leaves its
+# sockets to the garbage collector, as documented: those reports are the expected cost.
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize("kind", ["queue", "pubsub"])
+def test_loops_closed_without_shutdown_are_forgotten(
+    kind: str, redis_url: str, raw: redis.Redis
+) -> None:
+    """``loop.close()`` alone skips the clean-up hook: the next new loop purges the entry."""
+    layer = make_layer(kind, redis_url, capacity=100)
+    reports: list[dict[str, Any]] = []
+    checked = asyncio.BaseEventLoop.call_exception_handler  # the conftest's checker
+    asyncio.BaseEventLoop.call_exception_handler = (  # type: ignore[method-assign]
+        lambda self, context: reports.append(context)
+    )
+    try:
+        for _ in range(20):
+            loop = asyncio.new_event_loop()
+            try:
+                loop.run_until_complete(layer.send("jobs.done", {"type": "job.done"}))
+            finally:
+                loop.close()  # no shutdown_asyncgens(): the layer is not told
+        assert layer._conns.loop_count == 1  # only the last closed loop is still listed
+        asyncio.run(layer.send("jobs.done", {"type": "job.done"}))
+        assert layer._conns.loop_count == 0
+        gc.collect()  # the forgotten loops' tasks and sockets go when collected
+    finally:
+        asyncio.BaseEventLoop.call_exception_handler = checked  # type: ignore[method-assign]
+    assert {r.get("message") for r in reports} <= {"Task was destroyed but it is pending!"}
+    assert settled_connections(raw, layer, at_most=0) == 0

@@ -94,3 +94,43 @@ async def test_clean_disconnects_release_at_once(
         assert layer._state().inboxes == {}
     finally:
         await inspector.aclose()
+
+
+@pytest.mark.slow
+async def test_churn_of_released_channels_leaves_nothing_behind(
+    layer: RedisPubSubChannelLayer, redis_url: str
+) -> None:
+    """10,000 short-lived channels, each released when done (half after a cancelled receive)."""
+    psutil = pytest.importorskip("psutil")
+    inspector = aioredis.Redis.from_url(redis_url)
+    try:
+
+        async def sizes() -> dict[str, int]:
+            state = layer._state()
+            return {
+                "inboxes": len(state.inboxes),
+                "routes": len(state.routes),
+                "subscriptions": len(await inspector.pubsub_channels(f"{layer.prefix}:*")),
+                "rss_mb": psutil.Process().memory_info().rss // 2**20,
+            }
+
+        await layer.new_channel()  # the loop's state exists before the first sample
+        before = await sizes()
+        for i in range(10_000):
+            channel = await layer.new_channel()
+            await layer.group_add("room", channel)
+            await layer.send(channel, {"type": "hello", "i": i})
+            assert (await asyncio.wait_for(layer.receive(channel), 5))["i"] == i
+            if i % 2:  # a consumer whose last receive() was cancelled as it stopped
+                with pytest.raises(TimeoutError):
+                    await asyncio.wait_for(layer.receive(channel), 0.001)
+            await layer.release_channel(channel)
+        after = await sizes()
+        after["subscriptions"] = await subscriptions(
+            inspector, layer.prefix, before["subscriptions"]
+        )
+        print(f"\nchurn of 10,000 released pub/sub channels: before {before}\nafter {after}")
+        for name in ("inboxes", "routes", "subscriptions"):
+            assert after[name] == before[name], name
+    finally:
+        await inspector.aclose()

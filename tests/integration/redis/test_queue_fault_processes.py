@@ -1,16 +1,19 @@
 """Queue layer faults that need several processes or a Sentinel failover.
 
-A sender with a skewed clock, a named channel shared with another worker
-process, and a graceful ``SENTINEL FAILOVER`` (the old master stays alive).
+A sender with a skewed clock, presence and history kept by a skewed process,
+a named channel shared with another worker process, and a graceful
+``SENTINEL FAILOVER`` (the old master stays alive).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +21,7 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 from fast_channels.exceptions import ChannelLayerConnectionError
-from fast_channels.layers.redis import RedisChannelLayer
+from fast_channels.layers.redis import RedisChannelLayer, RedisPubSubChannelLayer
 from redis.exceptions import ResponseError
 
 from .conftest import QueueLayerFactory, SentinelCluster
@@ -29,11 +32,13 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def fault_worker(*args: str) -> subprocess.Popen[str]:
-    """Start ``_queue_fault_worker``; stdout is a pipe only for ``named_receive`` (close it)."""
+    """Start ``_queue_fault_worker``; stdout is a pipe except for ``skewed_group_send``
+    (close it after), stdin too for ``skewed_group_state``."""
     return subprocess.Popen(
         [sys.executable, "-m", "tests.integration.redis._queue_fault_worker", *args],
         cwd=ROOT,
-        stdout=subprocess.PIPE if args[0] == "named_receive" else None,
+        stdin=subprocess.PIPE if args[0] == "skewed_group_state" else None,
+        stdout=None if args[0] == "skewed_group_send" else subprocess.PIPE,
         text=True,
     )
 
@@ -60,6 +65,35 @@ async def test_sender_with_a_fast_clock_keeps_live_members(
     assert await asyncio.wait_for(pending, 10) == {"type": "skewed.hello"}
     async with aioredis.from_url(redis_url) as raw:
         assert await raw.zcard(f"{layer.prefix}:g:room") == 1
+
+
+@pytest.mark.parametrize("skew", [12.0, -12.0])
+@pytest.mark.parametrize("kind", ["queue", "pubsub"])
+async def test_presence_and_history_ignore_a_skewed_process_clock(
+    kind: str, skew: float, redis_url: str
+) -> None:
+    # Was: presence stamps and cutoffs, and the pub/sub layer's history stamps and
+    # both layers' history age cut, used each process's clock against a 10 s limit.
+    prefix = f"skew{uuid.uuid4().hex[:8]}"
+    cls = RedisChannelLayer if kind == "queue" else RedisPubSubChannelLayer
+    layer = cls(hosts=[redis_url], prefix=prefix, group_history={"room": (10, 10.0)})
+    async with layer:
+        await layer.presence_add("room", "app!1")
+        await layer.group_send("room", {"type": "app.kept"})
+        proc = fault_worker("skewed_group_state", redis_url, prefix, "room", str(skew), kind)
+        try:
+            seen = json.loads(await read_line(proc, 30))
+            both = {"present": ["app!1", "skewed!1"], "kept": ["app.kept", "skewed.kept"]}
+            assert seen == both, f"the process {skew:+} s off saw {seen}"
+            present = sorted(await layer.presence("room"))
+            kept = [m["type"] for m in (await layer.group_history("room")).messages]
+            assert {"present": present, "kept": kept} == both
+        finally:
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.close()
+            await asyncio.to_thread(proc.wait, 10)
+            proc.stdout.close()
+        await layer.flush()
 
 
 async def test_cancelled_named_receive_hands_the_job_to_another_process(

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
-from ..exceptions import StopConsumer
+from ..exceptions import ChannelLayerConnectionError, StopConsumer
 from ..metrics.consumers import counts_for
 from ..types import Message, Receive, Scope, Send
 from .base import AsyncConsumer
@@ -296,7 +296,19 @@ class AsyncHttpConsumer(AsyncConsumer):
 
     async def handle_exception(self, exc: Exception) -> None:
         """Log ``exc``; answer 500 if no response started, else end the response."""
-        if isinstance(exc, OSError) and self._response_started:
+        if isinstance(exc, ChannelLayerConnectionError):
+            # An OSError too, but the layer's service is down: that is no client's doing.
+            logger.error(
+                "%s: channel layer %r failed (%s, caused by %r); answering 500",
+                type(self).__name__,
+                self.channel_layer_alias,
+                exc,
+                exc.__cause__,
+                exc_info=exc,
+            )
+            if count := self._count:
+                count.handler_errors += 1
+        elif isinstance(exc, OSError) and self._response_started:
             logger.info("%s: client went away (%s)", type(self).__name__, exc)
         else:
             logger.error("Error in %s; answering 500", type(self).__name__, exc_info=exc)

@@ -26,7 +26,6 @@ from ...history import (
     stamp,
 )
 from .._transport.seam import Connections
-from .._transport.tasks import now_ms
 from ..serializers import Serializer
 from .scripts import HISTORY_PUBLISH, HISTORY_READ, group_keys
 
@@ -125,7 +124,7 @@ class RedisHistory:
         limits = require_history(self.policy, group)
         start = Position.parse(since) if since is not None else None
         pipe = self._conns.pipe(self._conns.shard_for(group))
-        args = (start.offset if start is not None else 0, now_ms() - limits.ms)
+        args = (start.offset if start is not None else 0, limits.ms)
         reply = await HISTORY_READ(pipe, self.keys(group), args)
         epoch = reply[0].decode() or None
         top = int(reply[1])
@@ -149,5 +148,5 @@ class RedisHistory:
         pipe = self._conns.pipe(self._conns.shard_for(group))
         candidate = self.seen.candidate(group)
         verb = b"SPUBLISH" if self._conns.clustered else b"PUBLISH"  # cluster: sharded
-        args = (group, candidate, now_ms(), limits.size, limits.ms, payload, channel_key, verb)
+        args = (group, candidate, 0, limits.size, limits.ms, payload, channel_key, verb)
         await HISTORY_PUBLISH(pipe, self.keys(group), args)

@@ -25,7 +25,6 @@ from ...presence import PresenceInfo, decode_infos, encode_info
 from .._transport.errors import RETRYABLE
 from .._transport.pipe import pack
 from .._transport.seam import Connections
-from .._transport.tasks import now_ms
 from ..queue.membership import CLOSE_TIMEOUT
 from .scripts import PRESENCE_ADD, PRESENCE_LIST, group_keys
 
@@ -48,7 +47,7 @@ class PresenceKeeper:
         self._entries[(group, channel)] = text
         key = self._key(group)
         pipe = self._conns.pipe(self._conns.shard_for(group))
-        await PRESENCE_ADD(pipe, [key], [now_ms(), self._ttl, channel, text])
+        await PRESENCE_ADD(pipe, [key], [0, self._ttl, channel, text])
 
     async def discard(self, group: str, channel: str) -> str | None:
         text = self._entries.pop((group, channel), None)
@@ -66,10 +65,9 @@ class PresenceKeeper:
             keys, args = by_shard.setdefault(self._conns.route(group), ([], []))
             keys.append(self._key(group))
             args.extend((channel, text))
-        stamp = now_ms()
         results = await asyncio.gather(
             *(
-                PRESENCE_ADD(self._conns.pipe(route[0]), keys, [stamp, self._ttl, *args])
+                PRESENCE_ADD(self._conns.pipe(route[0]), keys, [0, self._ttl, *args])
                 for route, (keys, args) in by_shard.items()
             ),
             return_exceptions=True,
@@ -144,7 +142,7 @@ class RedisPresence:
     async def list(self, group: str) -> dict[str, PresenceInfo]:
         key = group_keys(self._prefix, group, self._conns.clustered).presence
         pipe = self._conns.pipe(self._conns.shard_for(group))
-        rows = await PRESENCE_LIST(pipe, [key], [now_ms() - int(self.timeout * 1000)])
+        rows = await PRESENCE_LIST(pipe, [key], [int(self.timeout * 1000)])
         channels = (channel.decode() for channel in rows[0::2])
         return dict(zip(channels, decode_infos(rows[1::2]), strict=True))
 

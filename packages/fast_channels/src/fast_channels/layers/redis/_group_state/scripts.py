@@ -43,11 +43,11 @@ def _load(name: str, *, history: bool = False, queue_libs: tuple[str, ...] = ())
     return Script("\n".join(parts))
 
 
-PRESENCE_ADD = _load("presence_add")
-PRESENCE_LIST = _load("presence_list")
-HISTORY_READ = _load("history_read")
+PRESENCE_ADD = _load("presence_add", queue_libs=("time",))
+PRESENCE_LIST = _load("presence_list", queue_libs=("time",))
+HISTORY_READ = _load("history_read", queue_libs=("time",))
 HISTORY_GROUP_SEND = _load(
     "history_group_send", history=True, queue_libs=("time", "push", "members")
 )
 HISTORY_MEMBERS = _load("history_members", history=True, queue_libs=("time", "members"))
-HISTORY_PUBLISH = _load("history_publish", history=True)
+HISTORY_PUBLISH = _load("history_publish", history=True, queue_libs=("time",))

@@ -312,7 +312,9 @@ class ShardPipe:
                 problem = f"is unreachable ({exc or type(exc).__name__})"
                 if self.link_metrics is not None:
                     self.link_metrics.down()
-                await self._drop(link, unreachable(self.describe, problem))
+                error = unreachable(self.describe, problem)
+                error.__cause__ = exc  # callers (and consumers' error logs) see what broke
+                await self._drop(link, error)
                 return
             link.progress = loop.time()
             if waiting:

@@ -88,6 +88,8 @@ class RedisPubSubChannelLayer(SyncSendLayer, RedisGroupState):
     A local channel whose ``receive()`` was cancelled (its consumer went away)
     and is not received on again within :attr:`release_after` seconds is
     unsubscribed and leaves its groups, so abandoned channels do not pile up.
+    Any other local channel stays subscribed until :meth:`release_channel` (which
+    consumers call when they stop) or ``close()``: nothing here expires.
 
     Messages keep their order per shard: with several hosts, a channel's direct
     messages and its groups' messages may travel through different servers.
