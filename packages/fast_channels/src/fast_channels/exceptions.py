@@ -84,7 +84,11 @@ class RedisReplyError(ChannelLayerError):
         self.code = code
         self.reply = reply
         at = f" at {where}" if where else ""
-        super().__init__(f"Redis{at} refused a command: {reply.rstrip('.')}. {self.advice}")
+        # redis-py 8 strips the code from replies it maps to a class ("OOM command
+        # not allowed ..." becomes "command not allowed ..."): name it either way.
+        text = reply.rstrip(".")
+        shown = text if text.startswith(code) else f"{code} {text}"
+        super().__init__(f"Redis{at} refused a command: {shown}. {self.advice}")
 
 
 class RedisOutOfMemoryError(RedisReplyError):
