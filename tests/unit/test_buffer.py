@@ -23,7 +23,7 @@ async def test_a_cancel_after_the_hand_over_gives_the_item_to_the_next_waiter() 
     first.cancel()  # ... and is cancelled before it does
     with pytest.raises(asyncio.CancelledError):
         await first
-    assert await second == "a"
+    assert await asyncio.wait_for(second, 1) == "a"
     assert not buffer.items and not buffer.waiters
 
 
