@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -212,4 +213,44 @@ def test_loops_closed_without_shutdown_are_forgotten(
     finally:
         asyncio.BaseEventLoop.call_exception_handler = checked  # type: ignore[method-assign]
     assert {r.get("message") for r in reports} <= {"Task was destroyed but it is pending!"}
+    assert settled_connections(raw, layer, at_most=0) == 0
+
+
+@pytest.mark.parametrize("pattern", ["asyncio_run", "async_to_sync_threads"])
+@pytest.mark.parametrize("kind", ["queue", "pubsub"])
+def test_presence_of_ended_loops_does_not_accumulate(
+    kind: str, pattern: str, redis_url: str, raw: redis.Redis
+) -> None:
+    """Presences live in the one per-loop cache: a loop that ended takes its own along.
+
+    Each call runs in a new loop that adds a presence (starting that loop's
+    presence heartbeat). A per-loop table of its own, keyed by loop, kept every
+    such loop alive through the heartbeat task it held.
+    """
+    loops_per_run = 20
+    layer = make_layer(kind, redis_url)
+    seen: list[weakref.ref[asyncio.AbstractEventLoop]] = []
+
+    async def present(n: int) -> None:
+        seen.append(weakref.ref(asyncio.get_running_loop()))
+        channel = f"member{n}!x"
+        await layer.presence_add("room", channel, {"n": n})
+        assert channel in await layer.presence("room")
+
+    if pattern == "asyncio_run":
+        for n in range(loops_per_run):
+            asyncio.run(present(n))
+    else:  # a new loop per call, in several threads at once
+        pool = [
+            threading.Thread(target=async_to_sync(present), args=(n,)) for n in range(loops_per_run)
+        ]
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join()
+    gc.collect()
+    assert len(seen) == loops_per_run
+    alive = sum(1 for ref in seen if ref() is not None)
+    assert alive == 0, f"{alive} of {loops_per_run} ended loops still referenced"
+    assert layer._conns.loop_count == 0
     assert settled_connections(raw, layer, at_most=0) == 0

@@ -44,8 +44,9 @@ async def test_an_error_reply_fails_its_subscribe_and_spares_the_rest(
         await layer.group_add("ok", channel)
         with pytest.raises(
             ChannelLayerConnectionError, match="NoPermissionError: this user has no permissions"
-        ):
+        ) as refused:
             await layer.group_add("forbidden", channel)
+        assert isinstance(refused.value.__cause__, redis.exceptions.NoPermissionError)
         for n in range(20):
             await layer.send(channel, {"type": "direct", "n": n})
             await layer.group_send("ok", {"type": "group", "n": n})

@@ -19,6 +19,7 @@ from fast_channels.layers.redis import RedisPubSubChannelLayer
 from fast_channels.layers.redis._transport import dedicated
 from fast_channels.layers.redis._transport.subscriber import ShardSubscriber
 from fast_channels.layers.redis.pubsub import layer as pubsub
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from sandbox.redis_process import RedisProcess
 
@@ -119,8 +120,10 @@ async def test_subscribing_during_an_outage_fails_fast_then_works(
         redis_server.kill()
         await asyncio.sleep(0.3)  # the reader has noticed
         started = time.monotonic()
-        with pytest.raises(ChannelLayerConnectionError):
+        with pytest.raises(ChannelLayerConnectionError) as down:
             await layer.group_add("room", held)
+        # The reader's own connection error, chained: what a log shows under the error.
+        assert isinstance(down.value.__cause__, (RedisConnectionError, OSError))
         with pytest.raises(ChannelLayerConnectionError):
             await layer.new_channel()
         assert time.monotonic() - started < RESUMES_WITHIN

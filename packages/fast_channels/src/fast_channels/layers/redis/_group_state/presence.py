@@ -2,7 +2,8 @@
 
 Each entry is ``channel -> "<asserted at ms>:<description>"`` in the group's
 hash on the group's shard. Every process keeps its own presences in a
-:class:`PresenceKeeper` per event loop and re-asserts all of them on the group
+:class:`PresenceKeeper` per event loop (in the connections' per-loop state,
+:mod:`.._transport.loops`, so it goes away with its loop) and re-asserts all of them on the group
 heartbeat of :mod:`..queue.membership` (the queue layer's own heartbeat; the
 pub/sub layer runs one just for this), which gives the same guarantees as
 group membership:
@@ -16,9 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from ....exceptions import ChannelLayerConnectionError
 from ...presence import PresenceInfo, decode_infos, encode_info
@@ -29,6 +29,17 @@ from ..queue.membership import CLOSE_TIMEOUT
 from .scripts import PRESENCE_ADD, PRESENCE_LIST, group_keys
 
 logger = logging.getLogger("fast_channels.layers.redis")
+
+#: The key of a loop's presences in the connections' per-loop state.
+PRESENCE = "presence"
+
+
+class Heartbeat(Protocol):
+    """What re-asserts a loop's presences (a :class:`~..queue.membership.MembershipKeeper`)."""
+
+    def wake(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 class PresenceKeeper:
@@ -96,11 +107,33 @@ class PresenceKeeper:
             logger.info("could not remove %d presences at close: %s", len(entries), exc)
 
 
+class LoopPresence:
+    """One loop's presences and their heartbeat, closed with the loop's connections."""
+
+    __slots__ = ("heartbeat", "keeper")
+
+    def __init__(self, keeper: PresenceKeeper, heartbeat: Heartbeat) -> None:
+        self.keeper = keeper
+        self.heartbeat = heartbeat
+
+    async def close(self, *, graceful: bool) -> None:
+        """Stop the heartbeat; when ``graceful``, remove the presences from Redis.
+
+        A loop that shuts down skips the round trips: its entries lapse after
+        the presence timeout, like a dead process's.
+        """
+        await self.heartbeat.stop()  # so nothing re-asserts what is removed next
+        if graceful:
+            await self.keeper.remove_all()
+        else:
+            self.keeper.clear()
+
+
 class RedisPresence:
     """The presence methods of a Redis layer, with one :class:`PresenceKeeper` per loop.
 
     :param attach: called with each new keeper; it must re-assert the keeper on a
-        heartbeat and return a function that wakes that heartbeat after an add.
+        heartbeat and return that heartbeat (woken after an add, stopped at close).
     """
 
     def __init__(
@@ -109,35 +142,30 @@ class RedisPresence:
         prefix: str,
         *,
         timeout: float,
-        attach: Callable[[PresenceKeeper], Callable[[], None]],
+        attach: Callable[[PresenceKeeper], Heartbeat],
     ) -> None:
         self._conns = conns
         self._prefix = prefix
         self.timeout = timeout
         self._attach = attach
-        self._keepers: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, tuple[PresenceKeeper, Callable[[], None]]
-        ] = weakref.WeakKeyDictionary()
 
-    def _keeper(self) -> tuple[PresenceKeeper, Callable[[], None]]:
-        loop = asyncio.get_running_loop()
-        found = self._keepers.get(loop)
-        if found is None:
-            keeper = PresenceKeeper(self._conns, self._prefix, self.timeout)
-            found = self._keepers[loop] = (keeper, self._attach(keeper))
-        return found
+    def _local(self) -> LoopPresence:
+        return self._conns.local(self._new_local, PRESENCE)
+
+    def _new_local(self) -> LoopPresence:
+        keeper = PresenceKeeper(self._conns, self._prefix, self.timeout)
+        return LoopPresence(keeper, self._attach(keeper))
 
     async def add(self, group: str, channel: str, info: Mapping[str, Any] | None) -> str:
         """Record the presence; return its description as JSON (for the join event)."""
         text = encode_info(info)
-        keeper, wake = self._keeper()
-        await keeper.add(group, channel, text)
-        wake()
+        local = self._local()
+        await local.keeper.add(group, channel, text)
+        local.heartbeat.wake()
         return text
 
     async def discard(self, group: str, channel: str) -> str | None:
-        keeper, _ = self._keeper()
-        return await keeper.discard(group, channel)
+        return await self._local().keeper.discard(group, channel)
 
     async def list(self, group: str) -> dict[str, PresenceInfo]:
         key = group_keys(self._prefix, group, self._conns.clustered).presence
@@ -148,12 +176,4 @@ class RedisPresence:
 
     def clear(self) -> None:
         """Stop asserting this loop's presences (``flush()`` deleted them)."""
-        found = self._keepers.get(asyncio.get_running_loop())
-        if found is not None:
-            found[0].clear()
-
-    async def close(self) -> None:
-        """Remove this loop's presences from Redis and forget them."""
-        found = self._keepers.pop(asyncio.get_running_loop(), None)
-        if found is not None:
-            await found[0].remove_all()
+        self._local().keeper.clear()

@@ -29,7 +29,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
@@ -40,7 +40,7 @@ from .dedicated import dedicated_connection
 from .errors import reply_code, unreachable
 from .faults import Fault, classify, error_reply
 from .hosts import HostConfig, parse_hosts
-from .loops import LoopLocal, PerLoop
+from .loops import LAYER_STATE, LoopLocal, LoopLocals, PerLoop
 from .options import connection_options
 from .pipe import ShardPipe
 from .resp import pack
@@ -99,12 +99,12 @@ class ClusterPipe(ShardPipe):
 class _LoopEntry:
     """One event loop's clients and pipes (by node index) and the layer's state."""
 
-    __slots__ = ("clients", "local", "pipes", "refresh")
+    __slots__ = ("clients", "locals", "pipes", "refresh")
 
     def __init__(self) -> None:
         self.clients: dict[int, Redis] = {}
         self.pipes: dict[int, ClusterPipe] = {}
-        self.local: LoopLocal | None = None
+        self.locals = LoopLocals()
         self.refresh: asyncio.Task[None] | None = None
 
 
@@ -207,16 +207,13 @@ class ClusterConnections:
             await self.refresh()
         return sorted(self.masters)
 
-    def locals(self) -> list[LoopLocal]:
-        """The layer's state of every event loop that has one (for metrics)."""
-        return [entry.local for entry in self._loops.entries() if entry.local is not None]
+    def locals(self, key: str = LAYER_STATE) -> list[LoopLocal]:
+        """The state under ``key`` of every event loop that has one (for metrics)."""
+        found = (entry.locals.get(key) for entry in self._loops.entries())
+        return [state for state in found if state is not None]
 
-    def local(self, make: Callable[[], L]) -> L:
-        entry = self._loops.current()
-        local = entry.local
-        if local is None:
-            local = entry.local = make()
-        return cast(L, local)
+    def local(self, make: Callable[[], L], key: str = LAYER_STATE) -> L:
+        return self._loops.current().locals.setdefault(key, make)
 
     def client(self, index: int) -> Redis:
         clients = self._loops.current().clients
@@ -310,8 +307,7 @@ class ClusterConnections:
         if entry.refresh is not None:
             entry.refresh.cancel()
             await asyncio.gather(entry.refresh, return_exceptions=True)
-        if entry.local is not None:
-            await entry.local.close(graceful=graceful)
+        await entry.locals.close(graceful=graceful)
         for pipe in entry.pipes.values():
             await pipe.close()
         for client in entry.clients.values():

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import binascii
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.connection import AbstractConnection
@@ -28,7 +28,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .dedicated import dedicated_connection
 from .hosts import HostConfig, parse_hosts
-from .loops import LoopLocal, PerLoop
+from .loops import LAYER_STATE, LoopLocal, LoopLocals, PerLoop
 from .options import connection_options, sentinel_options
 from .pipe import ShardPipe
 
@@ -112,12 +112,12 @@ def link_metrics(metrics: LayerMetrics | None, host: HostConfig) -> LinkMetrics 
 class _LoopEntry:
     """What one event loop holds: a client and a pipe per shard, and the layer's state."""
 
-    __slots__ = ("clients", "local", "pipes")
+    __slots__ = ("clients", "locals", "pipes")
 
     def __init__(self, shards: int) -> None:
         self.clients: list[Redis | None] = [None] * shards
         self.pipes: list[ShardPipe | None] = [None] * shards
-        self.local: LoopLocal | None = None
+        self.locals = LoopLocals()
 
 
 class RedisConnections:
@@ -174,9 +174,10 @@ class RedisConnections:
         """Event loops this object holds state for (for leak checks)."""
         return len(self._loops)
 
-    def locals(self) -> list[LoopLocal]:
-        """The layer's state of every event loop that has one (for metrics)."""
-        return [entry.local for entry in self._loops.entries() if entry.local is not None]
+    def locals(self, key: str = LAYER_STATE) -> list[LoopLocal]:
+        """The state under ``key`` of every event loop that has one (for metrics)."""
+        found = (entry.locals.get(key) for entry in self._loops.entries())
+        return [state for state in found if state is not None]
 
     #: Not a Redis Cluster (see :class:`~.cluster.ClusterConnections`): keys keep
     #: their names, and one script may touch keys of any name on a shard.
@@ -209,19 +210,13 @@ class RedisConnections:
         self._role_check_interval = interval
         self._on_demoted = on_demoted
 
-    def local(self, make: Callable[[], L]) -> L:
-        """The layer's state for the current loop, made by ``make()`` on first use.
+    def local(self, make: Callable[[], L], key: str = LAYER_STATE) -> L:
+        """The layer's state ``key`` for the current loop, made by ``make()`` on first use.
 
         It is closed with the loop's connections (before them), by :meth:`close`
         or when the loop shuts down, so a layer needs no per-loop cache of its own.
         """
-        entry = self._loops.current()
-        local = entry.local
-        if local is None:
-            local = entry.local = make()
-        # One RedisConnections serves one layer, which always passes the same
-        # factory: what is stored is an L.
-        return cast(L, local)
+        return self._loops.current().locals.setdefault(key, make)
 
     def client(self, index: int) -> Redis:
         """The current event loop's client for shard ``index``."""
@@ -267,8 +262,7 @@ class RedisConnections:
 
     async def _release(self, entry: _LoopEntry, graceful: bool) -> None:
         """Close one loop's state, then its connections (the state may still use them)."""
-        if entry.local is not None:
-            await entry.local.close(graceful=graceful)
+        await entry.locals.close(graceful=graceful)
         for pipe in entry.pipes:
             if pipe is not None:
                 await pipe.close()

@@ -20,6 +20,10 @@ and its sockets stay open on the server until someone closes them.
 
 The table is shared by every thread using the layer, so it changes only under
 a lock, and the fast path (the same loop as last time) reads one attribute.
+
+Within one loop's entry, a layer keeps its state in :class:`LoopLocals`: one
+slot per key (the layer's readers or subscriptions, its presences), so every
+per-loop thing a layer holds lives here and goes away with the loop.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar, cast
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +48,53 @@ class LoopLocal(Protocol):
         ``graceful`` is False while the loop shuts down: its other tasks were
         cancelled already, so do no Redis round trips (they could not complete).
         """
+
+
+#: The key of a layer's main per-loop state (what metrics read, see ``locals()``).
+LAYER_STATE = "layer"
+
+L = TypeVar("L", bound=LoopLocal)
+
+
+class LoopLocals:
+    """A layer's per-loop states by key, closed together, newest first.
+
+    Only the loop that owns the entry adds to it (a loop runs in one thread);
+    other threads may only read :meth:`get` (metrics).
+    """
+
+    __slots__ = ("_states",)
+
+    def __init__(self) -> None:
+        self._states: dict[str, LoopLocal] = {}
+
+    def get(self, key: str) -> LoopLocal | None:
+        return self._states.get(key)
+
+    def setdefault(self, key: str, make: Callable[[], L]) -> L:
+        """The state under ``key``, made by ``make()`` on first use.
+
+        ``make`` may itself ask for other keys: those are stored first, so they
+        close after the state that depends on them.
+        """
+        state = self._states.get(key)
+        if state is None:
+            state = make()
+            state = self._states.setdefault(key, state)
+        # One key is always made by the same factory: what is stored is an L.
+        return cast(L, state)
+
+    async def close(self, *, graceful: bool) -> None:
+        """Close every state, newest first; the first error is raised after all closed."""
+        states, self._states = list(self._states.values()), {}
+        error: BaseException | None = None
+        for state in reversed(states):
+            try:
+                await state.close(graceful=graceful)
+            except Exception as exc:  # raised below, once the others are closed too
+                error = error or exc
+        if error is not None:
+            raise error
 
 
 class _Slot(Generic[E]):

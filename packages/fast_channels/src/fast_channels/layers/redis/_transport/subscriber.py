@@ -121,7 +121,7 @@ class ShardSubscriber:
         self._barriers: dict[bytes, asyncio.Future[None]] = {}
         self._barriers_sent = 1
         #: The last error reply on the connection (NOPERM ...), for subscribe errors.
-        self._last_refusal: str | None = None
+        self._last_refusal: Exception | None = None
         #: Where losses, returns and resubscriptions are counted (None: nowhere).
         self.link: LinkMetrics | None = None
         self.metrics: LayerMetrics | None = None
@@ -160,11 +160,15 @@ class ShardSubscriber:
                 await asyncio.shield(future)
         except TimeoutError:
             refused = self._last_refusal
-            reason = f"; its last error reply was {refused}" if refused else ""
+            reason = (
+                ""
+                if refused is None
+                else f"; its last error reply was {type(refused).__name__}: {refused}"
+            )
             raise ChannelLayerConnectionError(
                 f"Redis at {self.describe} did not confirm a subscription within "
                 f"{SUBSCRIBE_TIMEOUT}s{reason}; is it overloaded or unreachable?"
-            ) from None
+            ) from refused  # None (no cause) when nothing was refused
         finally:
             waiting = self._pending.get(name)
             if waiting and future in waiting:
@@ -282,7 +286,9 @@ class ShardSubscriber:
                         raise
                     # An error reply to one command (NOPERM on a SUBSCRIBE): the
                     # connection and every other subscription on it are fine.
-                    self._last_refusal = f"{type(exc).__name__}: {exc}"
+                    # Kept as the cause of a failing subscribe; without its
+                    # traceback, which would pin this reader's frames.
+                    self._last_refusal = exc.with_traceback(None)
                     logger.error("Redis at %s refused a pub/sub command: %s", self.describe, exc)
         finally:
             await cancel_and_wait(watchdog)
@@ -403,7 +409,9 @@ class ShardSubscriber:
                 return
 
     def _error(self, exc: Exception) -> ChannelLayerConnectionError:
-        return unreachable(self.describe, f"is unreachable ({exc})", "Could not subscribe.")
+        error = unreachable(self.describe, f"is unreachable ({exc})", "Could not subscribe.")
+        error.__cause__ = exc  # as ``raise error from exc`` would (it is raised elsewhere)
+        return error
 
     # Lifecycle ------------------------------------------------------------------------
 

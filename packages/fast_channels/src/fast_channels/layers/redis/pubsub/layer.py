@@ -313,9 +313,7 @@ class RedisPubSubChannelLayer(SyncSendLayer, RedisGroupState):
         alone), and a loop that shuts down releases its own. The layer may be
         used again afterwards; it reconnects on first use.
         """
-        await self._heartbeat.stop()
-        await self._presence.close()
-        await self._conns.close()
+        await self._conns.close()  # presences too: they are per-loop state
 
     # Internals ----------------------------------------------------------------------
 

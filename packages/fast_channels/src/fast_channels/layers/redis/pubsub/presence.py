@@ -9,10 +9,6 @@ and error handling are the same code as the queue layer's.
 
 from __future__ import annotations
 
-import asyncio
-import weakref
-from collections.abc import Callable
-
 from .._group_state.presence import PresenceKeeper
 from .._transport.scan import delete_matching
 from .._transport.seam import Connections
@@ -20,18 +16,15 @@ from ..queue.membership import MembershipKeeper
 
 
 class PresenceHeartbeat:
-    """One heartbeat per event loop, re-asserting that loop's presences."""
+    """Makes the heartbeat of each loop's presences (kept with them, see ``RedisPresence``)."""
 
     def __init__(self, conns: Connections, prefix: str, interval: float) -> None:
         self._conns = conns
         self._prefix = prefix
         self.interval = interval
-        self._keepers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MembershipKeeper] = (
-            weakref.WeakKeyDictionary()
-        )
 
-    def attach(self, presence: PresenceKeeper) -> Callable[[], None]:
-        """Re-assert ``presence`` every ``interval``; return what wakes the heartbeat."""
+    def attach(self, presence: PresenceKeeper) -> MembershipKeeper:
+        """A heartbeat that re-asserts ``presence`` every ``interval`` (started by ``wake``)."""
         keeper = MembershipKeeper(
             self._conns,
             self._prefix,
@@ -40,13 +33,7 @@ class PresenceHeartbeat:
             is_live=lambda channel: True,
         )
         keeper.attach(presence)
-        self._keepers[asyncio.get_running_loop()] = keeper
-        return keeper.wake
-
-    async def stop(self) -> None:
-        keeper = self._keepers.pop(asyncio.get_running_loop(), None)
-        if keeper is not None:
-            await keeper.stop()
+        return keeper
 
 
 async def delete_stored(conns: Connections, prefix: str) -> None:

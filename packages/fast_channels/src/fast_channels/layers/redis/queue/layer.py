@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ....exceptions import ChannelFull
@@ -61,6 +61,7 @@ from .fanout import push_to_members
 from .guard import QUEUE_CONNECTION_DEFAULTS
 from .history import group_send_kept
 from .loop_state import LoopState
+from .membership import MembershipKeeper
 from .scripts import GROUP_ADD, GROUP_MEMBERS, GROUP_SEND, SEND, group_key, queue_keys
 
 logger = logging.getLogger("fast_channels.layers.redis")
@@ -361,13 +362,12 @@ class RedisChannelLayer(SyncSendLayer, RedisGroupState):
         returning) releases its own. The layer can be used again afterwards
         (it reconnects on first use).
         """
-        await self._presence.close()
-        await self._conns.close()
+        await self._conns.close()  # presences too: they are per-loop state
 
     # Presence and history (see .._group_state) --------------------------------------
 
-    def _attach_presence(self, keeper: PresenceKeeper) -> Callable[[], None]:
+    def _attach_presence(self, keeper: PresenceKeeper) -> MembershipKeeper:
         # Presence heals on the group heartbeat: one heartbeat per process.
         members = self._state().members
         members.attach(keeper)
-        return members.wake
+        return members
