@@ -372,3 +372,33 @@ async def test_async_with_closes_the_layer() -> None:
         assert await recv(layer, "c") == {"type": "m"}
         await layer.send("c", {"type": "left behind"})
     assert not layer._channels
+
+
+async def test_a_message_handed_to_a_cancelled_receiver_survives_its_channel_being_swept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The woken receiver no longer counts as a waiter, so an expiry check that falls
+    # due before it runs forgets the (empty) channel; its message must not go with it.
+    from fast_channels.layers import memory
+
+    clock = _Clock()
+    monkeypatch.setattr(memory, "time", clock)
+    layer = memory.InMemoryChannelLayer(expiry=10)
+    receiver = asyncio.create_task(layer.receive("swept"))
+    await asyncio.sleep(0)  # parked; the channel's check is due at t=10
+    clock.now = 5
+    await layer.send("swept", {"type": "kept"})  # handed over, expires at t=15
+    clock.now = 11
+    await layer.send("other", {"type": "other"})  # runs the check: "swept" is forgotten
+    receiver.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await receiver
+    assert (await asyncio.wait_for(layer.receive("swept"), 1))["type"] == "kept"
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now

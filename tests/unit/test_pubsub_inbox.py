@@ -13,7 +13,7 @@ from redis.connection import Connection
 def test_a_full_inbox_drops_the_oldest_and_says_so() -> None:
     inbox = Inbox(capacity=3)
     assert [inbox.put(bytes([i])) for i in range(5)] == [True, True, True, False, False]
-    assert list(inbox.messages) == [b"\x02", b"\x03", b"\x04"]
+    assert list(inbox.items) == [b"\x02", b"\x03", b"\x04"]
 
 
 async def test_a_waiting_receiver_gets_the_message_directly() -> None:
@@ -24,15 +24,15 @@ async def test_a_waiting_receiver_gets_the_message_directly() -> None:
     inbox.waiters.extend([gone, waiting])
     assert inbox.put(b"hello")
     assert await waiting == b"hello"
-    assert not inbox.messages and not inbox.waiters
+    assert not inbox.items and not inbox.waiters
 
 
-async def test_fail_waiters_wakes_every_receiver() -> None:
+async def test_fail_wakes_every_receiver() -> None:
     inbox = Inbox(capacity=1)
     loop = asyncio.get_running_loop()
     waiters = [loop.create_future() for _ in range(2)]
     inbox.waiters.extend(waiters)
-    inbox.fail_waiters(ConnectionError("closed"))
+    inbox.fail(ConnectionError("closed"))
     assert all(isinstance(w.exception(), ConnectionError) for w in waiters)
 
 

@@ -30,7 +30,6 @@ Design notes (the broadcast path is hot, so the costs are deliberate):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import pickle
 import secrets
@@ -41,6 +40,7 @@ from typing import Any
 
 from ..exceptions import ChannelFull
 from .base import BaseChannelLayer
+from .buffer import Buffer
 from .capacity import Pattern
 from .history import HistoryPolicy
 from .memory_groups import MemoryGroupState, MemoryHistory, MemoryPresence
@@ -56,20 +56,9 @@ logger = logging.getLogger(__name__)
 _Item = tuple[float, bytes]
 
 
-class _Channel:
-    """Queued messages of one channel, and the receivers waiting on it.
-
-    Invariant: while ``waiters`` holds a future, ``messages`` is empty.
-    """
-
-    __slots__ = ("messages", "waiters")
-
-    def __init__(self) -> None:
-        # Made when a message first has to wait, and the waiters a list, not a deque:
-        # an empty deque costs 600 bytes, for each of 10,000 idle consumers' channels,
-        # and there is rarely more than one receiver.
-        self.messages: deque[_Item] | None = None
-        self.waiters: list[asyncio.Future[_Item]] = []
+# A channel's queued messages and the receivers waiting on it. Its deque is made
+# only when a message first has to wait (see Buffer): 10,000 idle consumers' channels.
+_Channel = Buffer[_Item]
 
 
 class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
@@ -147,7 +136,7 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
             now = time.monotonic()
             self._expire_channels(now)
             state = self._channel(channel, now)
-            messages = state.messages
+            messages = state.items
             while messages:
                 expires_at, payload = messages.popleft()
                 if expires_at > now:
@@ -156,18 +145,14 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
                     return _thaw(payload)
                 if count:
                     count.expired += 1
-            waiter: asyncio.Future[_Item] = asyncio.get_running_loop().create_future()
-            state.waiters.append(waiter)
+            waiter = state.park()
             try:
                 expires_at, payload = await waiter
             except asyncio.CancelledError:
-                if waiter.done() and not waiter.cancelled():
-                    # Woken with a message, then cancelled before running: give it back.
-                    self._deliver(channel, waiter.result(), time.monotonic(), requeue=True)
-                else:
-                    waiter.cancel()
-                    with contextlib.suppress(ValueError):
-                        state.waiters.remove(waiter)
+                # A message handed to us goes to the next receiver or back to the head,
+                # ignoring capacity (it was accepted). Look the channel up again: a woken
+                # waiter no longer holds it, so an expiry check may have dropped it since.
+                self._channel(channel, time.monotonic()).abandon(waiter)
                 raise
             if expires_at > time.monotonic():
                 if count:
@@ -268,7 +253,7 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
         kept: dict[str, _Channel] = {}
         for name, state in self._channels.items():
             if state.waiters:
-                state.messages = None
+                state.items = None
                 kept[name] = state
                 self._checks.append((check_at, name))
         self._channels = kept
@@ -290,34 +275,17 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
             self._checks.append((now + self.expiry, name))
         return state
 
-    def _deliver(self, channel: str, item: _Item, now: float, requeue: bool = False) -> bool:
-        """Hand ``item`` to a waiting receiver or queue it; False if the channel is full.
-
-        ``requeue`` puts a message that was already accepted back at the head,
-        ignoring capacity.
-        """
+    def _deliver(self, channel: str, item: _Item, now: float) -> bool:
+        """Hand ``item`` to a waiting receiver or queue it; False if the channel is full."""
         state = self._channel(channel, now)
-        waiters = state.waiters
-        while waiters:
-            waiter = waiters.pop(0)
-            if waiter.done():
-                continue
-            try:
-                waiter.set_result(item)
-            except RuntimeError:  # its event loop is closed: that receiver is gone
-                continue
+        if state.hand_over(item):
             return True
-        messages = state.messages
-        if messages is None:
-            messages = state.messages = deque()
-        if requeue:
-            messages.appendleft(item)
-            return True
-        if len(messages) >= self.get_capacity(channel):
+        messages = state.items
+        if messages is not None and len(messages) >= self.get_capacity(channel):
             self._drop_expired(messages, now)
             if len(messages) >= self.get_capacity(channel):
                 return False
-        messages.append(item)
+        state.keep(item)
         return True
 
     def _expire_channels(self, now: float) -> None:
@@ -328,7 +296,7 @@ class InMemoryChannelLayer(BaseChannelLayer, MemoryGroupState):
             state = self._channels.get(name)
             if state is None:
                 continue
-            messages = state.messages
+            messages = state.items
             self._drop_expired(messages, now)
             if state.waiters:
                 # Forget receivers whose event loop ended without cancelling them.

@@ -82,7 +82,7 @@ def _gauges(layer: BaseChannelLayer) -> _Gauges:
 
     if isinstance(layer, InMemoryChannelLayer):
         channels = list(layer._channels.values())
-        buffered = sum(len(c.messages or ()) for c in channels)  # None: nothing ever waited
+        buffered = sum(len(c.items or ()) for c in channels)  # None: nothing ever waited
         return len(channels), buffered, len(layer._groups), len(layer._memberships), 0
     if "fast_channels.layers.redis" not in sys.modules:  # no Redis layer exists then
         return _NONE
@@ -108,7 +108,7 @@ def _queue_gauges(state: Any) -> _Gauges:
 def _pubsub_gauges(state: Any) -> _Gauges:
     inboxes = list(state.inboxes.values())
     groups = list(state.groups.values())
-    buffered = sum(len(inbox.messages) for inbox in inboxes)
+    buffered = sum(len(inbox.items) for inbox in inboxes)
     members = sum(len(m) for m in groups)
     return len(inboxes), buffered, len(groups), members, len(state.routes)
 

@@ -11,44 +11,24 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 
+from ...buffer import Buffer
 
-class Inbox:
+
+class Inbox(Buffer[bytes]):
     """Messages waiting for one local channel, and the receivers waiting for them.
 
     The deque is bounded: when it holds ``capacity`` messages, appending one
-    drops the oldest (real-time data goes stale first). Invariant: while
-    ``waiters`` holds a live future, ``messages`` is empty.
+    drops the oldest (real-time data goes stale first), and ``put`` returns False.
     """
 
-    __slots__ = ("messages", "release", "waiters")
+    __slots__ = ("release",)
+
+    items: deque[bytes]  # always made here, never None
 
     def __init__(self, capacity: int) -> None:
-        self.messages: deque[bytes] = deque(maxlen=capacity)
-        self.waiters: deque[asyncio.Future[bytes]] = deque()
+        super().__init__(deque(maxlen=capacity))
         #: Timer that unsubscribes the channel after an abandoned receive().
         self.release: asyncio.TimerHandle | None = None
-
-    def put(self, data: bytes) -> bool:
-        """Hand ``data`` to the oldest waiter, else buffer it.
-
-        Returns False when the buffer was full and its oldest message was dropped.
-        """
-        waiters = self.waiters
-        while waiters:
-            waiter = waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(data)
-                return True
-        messages = self.messages
-        full = len(messages) == messages.maxlen
-        messages.append(data)
-        return not full
-
-    def fail_waiters(self, exc: BaseException) -> None:
-        while self.waiters:
-            waiter = self.waiters.popleft()
-            if not waiter.done():
-                waiter.set_exception(exc)
 
 
 class Route:

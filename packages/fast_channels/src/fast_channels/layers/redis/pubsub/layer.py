@@ -12,7 +12,6 @@ wait for a consumer that is not listening yet (jobs, workers, retries).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from collections.abc import Mapping, Sequence
@@ -211,16 +210,11 @@ class RedisPubSubChannelLayer(SyncSendLayer, RedisGroupState):
             inbox.release.cancel()
             inbox.release = None
         while True:
-            if inbox.messages:
-                data = inbox.messages.popleft()
-            else:
-                waiter: asyncio.Future[bytes] = state.loop.create_future()
-                inbox.waiters.append(waiter)
-                try:
-                    data = await waiter
-                except asyncio.CancelledError:
-                    self._receive_cancelled(state, channel, inbox, waiter)
-                    raise
+            try:
+                data = await inbox.get()
+            except asyncio.CancelledError:
+                self._receive_cancelled(state, channel, inbox)
+                raise
             # Anyone may PUBLISH to our names: another serializer, an old key during
             # a rotation done in the wrong order, a foreign tool. One such message
             # must cost its own delivery only, never the consumer (a 1011 close of
@@ -309,7 +303,7 @@ class RedisPubSubChannelLayer(SyncSendLayer, RedisGroupState):
         await state.barrier()  # messages already on the wire are dropped too
         await state.leave_all()
         for inbox in state.inboxes.values():
-            inbox.messages.clear()
+            inbox.items.clear()
 
     async def close(self) -> None:
         """Unsubscribe what this event loop holds and close its connections.
@@ -343,15 +337,8 @@ class RedisPubSubChannelLayer(SyncSendLayer, RedisGroupState):
         if subscriber is not None:
             subscriber.recycle()
 
-    def _receive_cancelled(
-        self, state: LoopSubscriptions, channel: str, inbox: Inbox, waiter: asyncio.Future[bytes]
-    ) -> None:
-        if waiter.done() and not waiter.cancelled():
-            inbox.messages.appendleft(waiter.result())  # handed over, not yet taken: keep it
-        else:
-            waiter.cancel()
-            with contextlib.suppress(ValueError):
-                inbox.waiters.remove(waiter)
+    def _receive_cancelled(self, state: LoopSubscriptions, channel: str, inbox: Inbox) -> None:
+        # inbox.get() already passed on a message handed to us: arm the release timer.
         if not inbox.waiters and inbox.release is None:
             inbox.release = state.loop.call_later(self.release_after, state.release, channel, inbox)
 

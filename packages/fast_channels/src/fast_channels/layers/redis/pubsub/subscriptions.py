@@ -242,7 +242,7 @@ class LoopSubscriptions:
         for inbox in self.inboxes.values():
             if inbox.release is not None:
                 inbox.release.cancel()
-            inbox.fail_waiters(closed)
+            inbox.fail(closed)
         if self._follower is not None:
             await self._follower.close()
         for subscriber in self.subscribers.values():

@@ -13,44 +13,22 @@ import asyncio
 import time
 from collections import deque
 
+from ...buffer import Buffer
+
 #: (deadline in ms since the epoch, serialized message)
 Item = tuple[int, bytes]
 
 
-class Mailbox:
+class Mailbox(Buffer[Item]):
     """Messages for one channel that reached this process, and who waits for them."""
 
-    __slots__ = ("items", "last_active", "waiters")
+    __slots__ = ("last_active",)
+
+    items: deque[Item]  # always made here, never None
 
     def __init__(self) -> None:
-        self.items: deque[Item] = deque()
-        self.waiters: deque[asyncio.Future[Item]] = deque()
+        super().__init__(deque())
         self.last_active = time.monotonic()
-
-    @property
-    def has_waiters(self) -> bool:
-        return any(not fut.done() for fut in self.waiters)
-
-    def put(self, item: Item) -> None:
-        """Hand ``item`` to the oldest waiting receiver, or keep it in order."""
-        if not self._hand_over(item):
-            self.items.append(item)
-
-    def _hand_over(self, item: Item) -> bool:
-        waiters = self.waiters
-        while waiters:
-            fut = waiters.popleft()
-            if not fut.done():
-                fut.set_result(item)
-                return True
-        return False
-
-    def fail(self, exc: BaseException) -> None:
-        """Make every waiting receiver raise ``exc`` (the reader cannot continue)."""
-        while self.waiters:
-            fut = self.waiters.popleft()
-            if not fut.done():
-                fut.set_exception(exc)
 
     def drop_expired(self, now: int) -> int:
         """Forget buffered messages past their deadline; return how many."""
@@ -63,21 +41,14 @@ class Mailbox:
     async def get(self) -> Item:
         """The next item; if cancelled, an item already handed over is kept."""
         self.last_active = time.monotonic()
-        if self.items:
-            return self.items.popleft()
-        fut: asyncio.Future[Item] = asyncio.get_running_loop().create_future()
-        self.waiters.append(fut)
+        items = self.items
+        if items:
+            return items.popleft()
+        waiter = self.park()
         try:
-            return await fut
+            return await waiter
         except asyncio.CancelledError:
-            if fut.done() and not fut.cancelled() and fut.exception() is None:
-                # Another receiver may be waiting: it must not wait while this
-                # item sits in the buffer.
-                item = fut.result()
-                if not self._hand_over(item):
-                    self.items.appendleft(item)
-            else:
-                fut.cancel()
+            self.abandon(waiter)
             raise
         finally:
             self.last_active = time.monotonic()
