@@ -9,7 +9,6 @@ front of the buffer.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import deque
 
@@ -39,17 +38,10 @@ class Mailbox(Buffer[Item]):
         return dropped
 
     async def get(self) -> Item:
-        """The next item; if cancelled, an item already handed over is kept."""
+        """The next item (see :meth:`Buffer.get`), noting when a receiver last waited."""
         self.last_active = time.monotonic()
-        items = self.items
-        if items:
-            return items.popleft()
-        waiter = self.park()
         try:
-            return await waiter
-        except asyncio.CancelledError:
-            self.abandon(waiter)
-            raise
+            return await super().get()
         finally:
             self.last_active = time.monotonic()
 
