@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import os
 from collections.abc import Iterator
@@ -32,24 +31,11 @@ def redis_url() -> Iterator[str]:
         yield server.url
 
 
-@contextlib.contextmanager
-def _started_cluster() -> Iterator[RedisCluster]:
-    """A new Redis Cluster, stopped afterwards; the test skips where none can start."""
-    from tests.integration.redis.cluster_fixture import ClusterUnavailable, start_cluster
-
-    try:
-        cluster = start_cluster()
-    except ClusterUnavailable as exc:
-        pytest.skip(str(exc))
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
 @pytest.fixture(scope="session")
 def _session_cluster() -> Iterator[RedisCluster]:
-    with _started_cluster() as cluster:
+    from tests.integration.redis.cluster_fixture import started_cluster
+
+    with started_cluster() as cluster:
         yield cluster
 
 
@@ -67,7 +53,9 @@ def redis_cluster(_session_cluster: RedisCluster) -> RedisCluster:
 @pytest.fixture
 def fresh_redis_cluster() -> Iterator[RedisCluster]:
     """A Redis Cluster of its own for a test that breaks it; stopped afterwards."""
-    with _started_cluster() as cluster:
+    from tests.integration.redis.cluster_fixture import started_cluster
+
+    with started_cluster() as cluster:
         yield cluster
 
 

@@ -10,6 +10,7 @@ of version 7 or newer wins, with ``redis-cli`` beside it (or on ``PATH``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -22,11 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+import pytest
 import redis
 
 from sandbox.redis_process import free_port
 
-if TYPE_CHECKING:  # imported where used: it needs `cryptography`, plain clusters do not
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    # imported where used: it needs `cryptography`, plain clusters do not
     from .tls_fixture import TlsFiles
 
 #: Milliseconds before a silent master is failed over (short, so tests stay quick).
@@ -311,6 +316,22 @@ def _cluster_port(taken: list[int]) -> int:
             except OSError:
                 continue
         return port
+
+
+@contextlib.contextmanager
+def started_cluster(tls: TlsFiles | None = None) -> Iterator[RedisCluster]:
+    """A new cluster (``tls``: see :func:`start_cluster`), stopped afterwards.
+
+    The test skips where none can start (no Redis 7, no cluster support).
+    """
+    try:
+        cluster = start_cluster(tls=tls)
+    except ClusterUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 def start_cluster(

@@ -27,7 +27,7 @@ import pytest
 from fast_channels.exceptions import ChannelLayerConnectionError
 from fast_channels.layers.redis import RedisChannelLayer, RedisPubSubChannelLayer
 
-from .cluster_fixture import ClusterUnavailable, RedisCluster, start_cluster
+from .cluster_fixture import ClusterUnavailable, RedisCluster, started_cluster
 from .tls_fixture import TlsFiles, TlsServer, make_tls, start_tls_server
 
 pytestmark = [
@@ -78,14 +78,8 @@ def mtls_server(tls: TlsFiles) -> Iterator[TlsServer]:
 @pytest.fixture(scope="module")
 def tls_cluster(tls: TlsFiles) -> Iterator[RedisCluster]:
     """One TLS-only cluster for the module (client certificates required)."""
-    try:
-        cluster = start_cluster(tls=tls)
-    except ClusterUnavailable as exc:
-        pytest.skip(str(exc))
-    try:
+    with started_cluster(tls=tls) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture
