@@ -50,12 +50,28 @@ def find_redis_server() -> str:
 # a server never loses its port to a client connection; a cluster node's bus
 # port (port + 10000) stays below it too. Each pytest-xdist worker (and the
 # processes it starts, which inherit PYTEST_XDIST_WORKER) walks its own slice,
-# so two workers never pick the same port between "probe" and "bind".
+# so two workers never pick the same port between "probe" and "bind". The
+# processes a test starts (the sandbox runner, a child that starts Redis) ask
+# the OS for an ephemeral port instead: walking their parent's slice, they
+# could take a port the parent picked for something it has yet to start.
 _PORTS_FIRST = 10000
 _PORTS_SLICE = 1000
 _PORTS_SLICES = 10
 _port_lock = threading.Lock()
 _port_cursor: int | None = None
+
+
+_OWNER = "FAST_CHANNELS_PORT_SLICE_OWNER"
+
+
+def _owns_a_slice() -> bool:
+    """Whether this process walks a slice (not a child of a process that does)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    me = f"{worker}:{os.getpid()}"
+    owner = os.environ.get(_OWNER)
+    if owner is None or owner.split(":")[0] != worker:  # xdist's controller set it
+        os.environ[_OWNER] = owner = me
+    return owner == me
 
 
 def _port_slice() -> int:
@@ -85,6 +101,10 @@ def free_port() -> int:
     stopped: a test that restarts a server on its old port keeps it.
     """
     global _port_cursor
+    if not _owns_a_slice():
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return int(sock.getsockname()[1])
     first = _PORTS_FIRST + _port_slice() * _PORTS_SLICE
     with _port_lock:
         if _port_cursor is None:
@@ -185,3 +205,6 @@ class RedisProcess:
     def __exit__(self, *exc: object) -> None:
         self.kill()
         shutil.rmtree(self._dir, ignore_errors=True)
+
+
+_owns_a_slice()  # at import: processes started later see the owner
